@@ -1,0 +1,122 @@
+namespace Hubs.Contracts;
+
+/// <summary>Implemented by every request that names a room.</summary>
+public interface IRoomScoped
+{
+    /// <summary>The room the request is about.</summary>
+    string RoomId { get; }
+}
+
+/// <summary>A room as clients see it.</summary>
+/// <param name="RoomId">Room id: 1 to 64 characters of <c>A-Z a-z 0-9 _ - .</c>, starting with a letter or digit.</param>
+/// <param name="DisplayName">Human-readable name.</param>
+/// <param name="Permission">Who may join.</param>
+/// <param name="OwnerId">The creator's user id.</param>
+/// <param name="AllowedRoles">Roles that may join a <see cref="RoomPermission.Restricted"/> room.</param>
+/// <param name="MaxMembers">Largest number of distinct users in the room at once.</param>
+/// <param name="MemberCount">Distinct users currently in the room.</param>
+/// <param name="CreatedAt">Creation time, UTC.</param>
+public sealed record RoomInfo(
+    string RoomId,
+    string DisplayName,
+    RoomPermission Permission,
+    string OwnerId,
+    IReadOnlyList<string> AllowedRoles,
+    int MaxMembers,
+    int MemberCount,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Arguments of <see cref="IRoomHub.CreateRoom"/>.</summary>
+/// <param name="RoomId">The new room's id.</param>
+/// <param name="Permission">Who may join.</param>
+/// <param name="DisplayName">Optional display name; defaults to the room id.</param>
+/// <param name="AllowedRoles">Roles for a <see cref="RoomPermission.Restricted"/> room.</param>
+/// <param name="MaxMembers">Optional member limit; the server default applies when omitted.</param>
+public sealed record CreateRoomRequest(
+    string RoomId,
+    RoomPermission Permission,
+    string? DisplayName = null,
+    IReadOnlyList<string>? AllowedRoles = null,
+    int? MaxMembers = null) : IRoomScoped;
+
+/// <summary>Arguments of <see cref="IRoomHub.UpdateRoom"/>; omitted members stay as they are.</summary>
+/// <param name="RoomId">The room to change.</param>
+/// <param name="DisplayName">New display name.</param>
+/// <param name="Permission">New permission.</param>
+/// <param name="AllowedRoles">New allowed roles.</param>
+/// <param name="MaxMembers">New member limit.</param>
+public sealed record UpdateRoomRequest(
+    string RoomId,
+    string? DisplayName = null,
+    RoomPermission? Permission = null,
+    IReadOnlyList<string>? AllowedRoles = null,
+    int? MaxMembers = null) : IRoomScoped;
+
+/// <summary>A user present in a room.</summary>
+/// <param name="UserId">The user's id (token <c>sub</c>).</param>
+/// <param name="DisplayName">The user's display name (token <c>name</c>).</param>
+/// <param name="Status"><see cref="PresenceStatus.Online"/> or <see cref="PresenceStatus.Away"/>.</param>
+public sealed record MemberInfo(string UserId, string DisplayName, string Status);
+
+/// <summary>Result of <see cref="IRoomHub.JoinRoom"/>.</summary>
+/// <param name="Room">The room.</param>
+/// <param name="Members">Users present, the caller included.</param>
+/// <param name="LastSequence">Sequence of the newest accepted message, 0 when there is none.</param>
+public sealed record JoinRoomResult(RoomInfo Room, IReadOnlyList<MemberInfo> Members, long LastSequence);
+
+/// <summary>Arguments of <see cref="IRoomHub.SendMessage"/>.</summary>
+/// <param name="RoomId">Target room; the calling connection must have joined it.</param>
+/// <param name="Text">Message text.</param>
+/// <param name="ClientMessageId">Optional id chosen by the client, echoed on the delivered message.</param>
+public sealed record SendMessageRequest(string RoomId, string Text, string? ClientMessageId = null) : IRoomScoped;
+
+/// <summary>Acknowledgement of an accepted message.</summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="Sequence">The message's per-room sequence number.</param>
+/// <param name="SentAt">Server time of acceptance, UTC.</param>
+public sealed record SendMessageResult(string RoomId, long Sequence, DateTimeOffset SentAt);
+
+/// <summary>Arguments of <see cref="IRoomHub.GetHistory"/>.</summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="AfterSequence">Only messages with a greater sequence; omitted means the newest <paramref name="Limit"/>.</param>
+/// <param name="Limit">1 to 200; default 100.</param>
+public sealed record GetHistoryRequest(string RoomId, long? AfterSequence = null, int? Limit = null) : IRoomScoped;
+
+/// <summary>A message in a room.</summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="Sequence">Per-room sequence, starting at 1, gapless.</param>
+/// <param name="SenderId">The sender's user id, always taken from the sender's token.</param>
+/// <param name="SenderName">The sender's display name.</param>
+/// <param name="Text">Message text.</param>
+/// <param name="SentAt">Server time of acceptance, UTC.</param>
+/// <param name="ClientMessageId">The id the sender chose, if any.</param>
+public sealed record RoomMessage(
+    string RoomId,
+    long Sequence,
+    string SenderId,
+    string SenderName,
+    string Text,
+    DateTimeOffset SentAt,
+    string? ClientMessageId);
+
+/// <summary>Argument of <see cref="IRoomClient.UserJoined"/> and <see cref="IRoomClient.UserLeft"/>.</summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="UserId">The user.</param>
+/// <param name="DisplayName">The user's display name.</param>
+public sealed record UserPresenceEvent(string RoomId, string UserId, string DisplayName);
+
+/// <summary>Argument of <see cref="IRoomClient.PresenceChanged"/>.</summary>
+/// <param name="RoomId">A room the user is in.</param>
+/// <param name="UserId">The user.</param>
+/// <param name="Status"><see cref="PresenceStatus.Online"/> or <see cref="PresenceStatus.Away"/>.</param>
+public sealed record PresenceChangedEvent(string RoomId, string UserId, string Status);
+
+/// <summary>Argument of <see cref="IRoomClient.UserTyping"/>.</summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="UserId">The typist.</param>
+public sealed record UserTypingEvent(string RoomId, string UserId);
+
+/// <summary>Argument of <see cref="IRoomClient.RemovedFromRoom"/>.</summary>
+/// <param name="RoomId">The room the connection was taken out of.</param>
+/// <param name="Reason"><see cref="RemovalReasons.Kicked"/>, <see cref="RemovalReasons.Revoked"/> or <see cref="RemovalReasons.Deleted"/>.</param>
+public sealed record RemovedFromRoomEvent(string RoomId, string Reason);

@@ -1,0 +1,17 @@
+namespace Hubs.Contracts;
+
+/// <summary>HTTP paths served by a Hubs node.</summary>
+public static class HubRoutes
+{
+    /// <summary>The SignalR room hub.</summary>
+    public const string Rooms = "/hubs/rooms";
+
+    /// <summary>Development-only endpoint that mints a token signed with the node's key.</summary>
+    public const string DevToken = "/dev/token";
+
+    /// <summary>Liveness probe.</summary>
+    public const string Live = "/healthz/live";
+
+    /// <summary>Readiness probe.</summary>
+    public const string Ready = "/healthz/ready";
+}
