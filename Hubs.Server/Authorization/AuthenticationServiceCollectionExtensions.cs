@@ -1,0 +1,71 @@
+using Hubs.Contracts;
+using Hubs.Server.Options;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Hubs.Server.Authorization;
+
+internal static class AuthenticationServiceCollectionExtensions
+{
+    /// <summary>Tokens may be this far past <c>exp</c>/before <c>nbf</c> and still validate.</summary>
+    public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
+
+    public static IServiceCollection AddHubsAuthentication(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
+        services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
+        services.AddSingleton<SigningKeyProvider>();
+        services.AddSingleton<JwtTokenFactory>();
+
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+            .Configure<SigningKeyProvider, IOptions<AuthOptions>>((jwt, keys, auth) =>
+            {
+                jwt.MapInboundClaims = false;
+                jwt.TokenValidationParameters = new TokenValidationParameters
+                {
+                    ValidateIssuer = true,
+                    ValidIssuer = auth.Value.Issuer,
+                    ValidateAudience = true,
+                    ValidAudience = auth.Value.Audience,
+                    ValidateLifetime = true,
+                    RequireExpirationTime = true,
+                    ClockSkew = ClockSkew,
+                    ValidateIssuerSigningKey = true,
+                    RequireSignedTokens = true,
+                    IssuerSigningKey = keys.Key,
+                    // Only HS256: alg "none" and every other algorithm are refused (T2).
+                    ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+                    NameClaimType = HubsUser.NameClaim,
+                    RoleClaimType = HubsUser.RoleClaim,
+                };
+                jwt.Events = new JwtBearerEvents
+                {
+                    OnMessageReceived = context =>
+                    {
+                        // WebSockets and SSE cannot send headers from browsers: accept the query value on the hub path only.
+                        if (string.IsNullOrEmpty(context.Token)
+                            && context.HttpContext.Request.Path.StartsWithSegments(HubRoutes.Rooms)
+                            && context.Request.Query.TryGetValue("access_token", out var token))
+                        {
+                            context.Token = token.ToString();
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                    OnTokenValidated = context =>
+                    {
+                        if (HubsUser.From(context.Principal) is null)
+                        {
+                            context.Fail("The token has no subject.");
+                        }
+
+                        return Task.CompletedTask;
+                    },
+                };
+            });
+        services.AddAuthorization();
+        return services;
+    }
+}

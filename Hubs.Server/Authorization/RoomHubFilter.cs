@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Security.Cryptography;
+using Hubs.Contracts;
+using Hubs.Server.Presence;
+using Hubs.Server.Rooms;
+using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Hubs.Server.Authorization;
+
+/// <summary>
+/// The one policy point for every hub invocation and connect: authentication and token expiry, argument
+/// validation, the room decision declared by <see cref="RoomActionAttribute"/>, and the mapping of failures to
+/// <c>HubException("&lt;code&gt;: &lt;text&gt; (ref &lt;id&gt;)")</c>. Denies by default (T5).
+/// </summary>
+internal sealed partial class RoomHubFilter(
+    HubArgumentRules rules,
+    IRoomStore rooms,
+    IPresenceTracker presence,
+    HubsMetrics metrics,
+    TimeProvider time,
+    ILogger<RoomHubFilter> logger) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(
+        HubInvocationContext invocationContext,
+        Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var method = invocationContext.HubMethodName;
+        using var activity = HubsMetrics.ActivitySource.StartActivity($"RoomHub/{method}");
+        try
+        {
+            var user = AuthenticatedUser(invocationContext.Context);
+            var action = invocationContext.HubMethod.GetCustomAttribute<RoomActionAttribute>()?.Action
+                ?? throw new InvalidOperationException($"Hub method {method} declares no room action.");
+            rules.Validate(invocationContext.HubMethod.GetParameters(), invocationContext.HubMethodArguments);
+
+            var invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
+            invocation.User = user;
+            if (action != RoomAction.None)
+            {
+                invocation.Room = await AuthorizeRoomAsync(invocationContext, user, action);
+            }
+
+            var result = await next(invocationContext);
+            metrics.Invocation(method, "ok");
+            return result;
+        }
+        catch (HubsErrorException refusal)
+        {
+            throw Refuse(refusal, method, invocationContext.Context.ConnectionId, activity);
+        }
+        catch (Exception exception)
+        {
+            var refId = NewRefId();
+            Log.InvocationFailed(logger, exception, refId, method, invocationContext.Context.ConnectionId);
+            metrics.Invocation(method, ErrorCodes.Internal);
+            activity?.SetStatus(ActivityStatusCode.Error);
+            throw new HubException($"{ErrorCodes.Internal}: the request could not be completed (ref {refId})");
+        }
+    }
+
+    public async Task OnConnectedAsync(HubLifetimeContext context, Func<HubLifetimeContext, Task> next)
+    {
+        var user = HubsUser.From(context.Context.User);
+        if (user is null || user.IsExpired(time.GetUtcNow()))
+        {
+            metrics.Denied(ErrorCodes.Unauthenticated);
+            Log.ConnectRefused(logger, context.Context.ConnectionId);
+            throw new HubException($"{ErrorCodes.Unauthenticated}: authentication required");
+        }
+
+        context.Context.Items[typeof(HubsUser)] = user;
+        await next(context);
+        metrics.ConnectionOpened();
+    }
+
+    public async Task OnDisconnectedAsync(HubLifetimeContext context, Exception? exception, Func<HubLifetimeContext, Exception?, Task> next)
+    {
+        if (!context.Context.Items.ContainsKey(typeof(HubsUser)))
+        {
+            return;
+        }
+
+        try
+        {
+            await next(context, exception);
+        }
+        finally
+        {
+            metrics.ConnectionClosed();
+        }
+    }
+
+    private HubsUser AuthenticatedUser(HubCallerContext context)
+    {
+        // The user is read once on connect; expiry is checked on every call because the close on expiry is
+        // asynchronous and an invocation must never run on an expired token (T3).
+        if (context.Items.TryGetValue(typeof(HubsUser), out var value) && value is HubsUser user && !user.IsExpired(time.GetUtcNow()))
+        {
+            return user;
+        }
+
+        throw HubsErrorException.Unauthenticated();
+    }
+
+    private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, HubsUser user, RoomAction action)
+    {
+        var roomId = RoomIdOf(invocationContext);
+        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, invocationContext.Context.ConnectionAborted);
+        var joined = action is RoomAction.Send or RoomAction.ReadJoined && room is not null
+            && await presence.IsJoinedAsync(roomId, invocationContext.Context.ConnectionId, invocationContext.Context.ConnectionAborted);
+        return RoomAccess.Decide(room, user, grants, joined, action) switch
+        {
+            AccessDecision.Allow => room!,
+            AccessDecision.Forbidden => throw HubsErrorException.Forbidden(action == RoomAction.Manage
+                ? "only the room owner may do this"
+                : "join the room first"),
+            _ => throw HubsErrorException.RoomNotFound(),
+        };
+    }
+
+    private static string RoomIdOf(HubInvocationContext invocationContext)
+    {
+        var parameters = invocationContext.HubMethod.GetParameters();
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            switch (invocationContext.HubMethodArguments[i])
+            {
+                case IRoomScoped scoped:
+                    return scoped.RoomId;
+                case string roomId when parameters[i].Name == "roomId":
+                    return roomId;
+            }
+        }
+
+        throw new InvalidOperationException($"Hub method {invocationContext.HubMethodName} declares a room action but takes no room id.");
+    }
+
+    private HubException Refuse(HubsErrorException refusal, string method, string connectionId, Activity? activity)
+    {
+        var refId = NewRefId();
+        Log.InvocationRefused(logger, refId, method, refusal.Code, connectionId);
+        metrics.Invocation(method, refusal.Code);
+        if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)
+        {
+            metrics.Denied(refusal.Code);
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, refusal.Code);
+        return new HubException($"{refusal.Code}: {refusal.SafeText} (ref {refId})");
+    }
+
+    private static string NewRefId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Refused {Method} with {Code} (ref {RefId}) on connection {ConnectionId}")]
+        public static partial void InvocationRefused(ILogger logger, string refId, string method, string code, string connectionId);
+
+        [LoggerMessage(2, LogLevel.Error, "Failed {Method} (ref {RefId}) on connection {ConnectionId}")]
+        public static partial void InvocationFailed(ILogger logger, Exception exception, string refId, string method, string connectionId);
+
+        [LoggerMessage(3, LogLevel.Information, "Refused connection {ConnectionId}: not authenticated")]
+        public static partial void ConnectRefused(ILogger logger, string connectionId);
+    }
+}

@@ -1,0 +1,45 @@
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+using Hubs.Server.Options;
+using Hubs.Server.Presence;
+using Hubs.Server.Rooms;
+using Hubs.Server.Telemetry;
+using Microsoft.Extensions.Options;
+
+namespace Hubs.Server;
+
+/// <summary>Composition of the features; <c>Program.cs</c> calls these two and nothing else.</summary>
+internal static class HubsServerExtensions
+{
+    public static WebApplicationBuilder AddHubsServer(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddValidatedOptions<LimitsOptions>(LimitsOptions.Section);
+        services.AddValidatedOptions<PresenceOptions>(PresenceOptions.Section);
+        services.AddValidatedOptions<HistoryOptions>(HistoryOptions.Section);
+        services.AddValidatedOptions<HubsOptions>(HubsOptions.Section);
+
+        services.AddHubsAuthentication();
+        services.AddHubsTelemetry(builder.Configuration);
+        services.AddHubsRooms();
+        services.AddHealthChecks();
+        return builder;
+    }
+
+    public static WebApplication MapHubsEndpoints(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapHubsRooms();
+        app.MapHealthChecks(HubRoutes.Live, new() { Predicate = _ => false });
+        app.MapHealthChecks(HubRoutes.Ready);
+        if (app.Environment.IsDevelopment())
+        {
+            app.MapDevToken();
+        }
+
+        return app;
+    }
+}

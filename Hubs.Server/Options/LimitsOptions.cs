@@ -1,0 +1,68 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Hubs.Server.Options;
+
+/// <summary><c>Hubs:Limits</c>: caps and rates from the contract.</summary>
+internal sealed class LimitsOptions
+{
+    public const string Section = "Hubs:Limits";
+
+    [Range(1, 1000)]
+    public int MaxConnectionsPerUser { get; set; } = 10;
+
+    [Range(1, 1_000_000)]
+    public int MaxConnectionsPerNode { get; set; } = 20_000;
+
+    [Range(1, 10_000)]
+    public int MaxRoomsPerConnection { get; set; } = 100;
+
+    [Range(1024, 16 * 1024 * 1024)]
+    public int MaxMessageBytes { get; set; } = 32_768;
+
+    [Range(1, 100_000)]
+    public int MaxTextLength { get; set; } = 4000;
+
+    [Range(1, 1_000_000)]
+    public int ConnectsPerMinutePerAddress { get; set; } = 120;
+
+    [Range(1, 100_000)]
+    public int InvocationsPerSecondPerConnection { get; set; } = 20;
+
+    [Range(1, 10_000)]
+    public int MessagesPerSecondPerUserPerRoom { get; set; } = 5;
+
+    /// <summary>Member limit of a room created without <c>maxMembers</c>.</summary>
+    [Range(1, 100_000)]
+    public int DefaultMaxMembers { get; set; } = 1000;
+
+    /// <summary>Largest <c>maxMembers</c> a room may ask for.</summary>
+    [Range(1, 1_000_000)]
+    public int MaxMembersPerRoom { get; set; } = 100_000;
+}
+
+/// <summary><c>Hubs:Presence</c>.</summary>
+internal sealed class PresenceOptions
+{
+    public const string Section = "Hubs:Presence";
+
+    [Range(2, 3600)]
+    public int TimeoutSeconds { get; set; } = 30;
+}
+
+/// <summary><c>Hubs:History</c>.</summary>
+internal sealed class HistoryOptions
+{
+    public const string Section = "Hubs:History";
+
+    [Range(1, 1_000_000)]
+    public int MaxMessagesPerRoom { get; set; } = 1000;
+}
+
+/// <summary><c>Hubs</c>: settings not in a sub-section.</summary>
+internal sealed class HubsOptions
+{
+    public const string Section = "Hubs";
+
+    /// <summary>Browser origins allowed to connect (enforced from the abuse-resistance work on).</summary>
+    public string[] AllowedOrigins { get; set; } = [];
+}

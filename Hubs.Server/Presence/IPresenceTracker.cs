@@ -1,0 +1,52 @@
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+
+namespace Hubs.Server.Presence;
+
+/// <summary>One connection's place in a room.</summary>
+internal sealed record PresenceEntry(string ConnectionId, HubsUser User);
+
+internal enum JoinStatus
+{
+    Joined,
+    AlreadyJoined,
+    RoomFull,
+}
+
+/// <summary>Outcome of a join: <see cref="FirstOfUser"/> is true for exactly one connection of a user (T18).</summary>
+internal readonly record struct JoinOutcome(JoinStatus Status, bool FirstOfUser);
+
+/// <summary>Outcome of a leave: <see cref="LastOfUser"/> is true for exactly one connection of a user.</summary>
+internal readonly record struct LeaveOutcome(bool Removed, bool LastOfUser, HubsUser? User);
+
+/// <summary>
+/// Which connections are in which rooms, and the users behind them. Each call decides its outcome atomically, so
+/// that the first join and last leave of a user are announced exactly once without check-then-act by callers.
+/// </summary>
+internal interface IPresenceTracker
+{
+    /// <summary>Records a new connection of a user (for status and per-user bookkeeping).</summary>
+    Task ConnectAsync(string connectionId, HubsUser user, CancellationToken cancellationToken);
+
+    /// <summary>Forgets a connection; callers leave its rooms first.</summary>
+    Task DisconnectAsync(string connectionId, CancellationToken cancellationToken);
+
+    /// <summary>Adds the connection to the room unless the room already holds <paramref name="maxMembers"/> other users.</summary>
+    Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, CancellationToken cancellationToken);
+
+    Task<LeaveOutcome> LeaveAsync(string roomId, string connectionId, CancellationToken cancellationToken);
+
+    Task<bool> IsJoinedAsync(string roomId, string connectionId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<PresenceEntry>> GetConnectionsAsync(string roomId, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<string>> GetRoomsAsync(string connectionId, CancellationToken cancellationToken);
+
+    /// <summary>Distinct users in the room with their status.</summary>
+    Task<IReadOnlyList<MemberInfo>> GetMembersAsync(string roomId, CancellationToken cancellationToken);
+
+    Task<int> CountMembersAsync(string roomId, CancellationToken cancellationToken);
+
+    /// <summary>Sets a connected user's status; returns the rooms the user is in.</summary>
+    Task<IReadOnlyList<string>> SetStatusAsync(string userId, string status, CancellationToken cancellationToken);
+}

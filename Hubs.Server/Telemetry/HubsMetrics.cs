@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Hubs.Server.Telemetry;
+
+/// <summary>The <c>Hubs</c> meter and activity source.</summary>
+internal sealed class HubsMetrics
+{
+    public const string MeterName = "Hubs";
+    public const string ActivitySourceName = "Hubs";
+
+    public static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    private readonly UpDownCounter<long> _connections;
+    private readonly Counter<long> _invocations;
+    private readonly Counter<long> _messagesAccepted;
+    private readonly Counter<long> _messagesDelivered;
+    private readonly Counter<long> _denials;
+
+    public HubsMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _connections = meter.CreateUpDownCounter<long>("hubs.connections", "{connection}", "Open hub connections on this node.");
+        _invocations = meter.CreateCounter<long>("hubs.invocations", "{invocation}", "Hub invocations by method and outcome (ok or an error code).");
+        _messagesAccepted = meter.CreateCounter<long>("hubs.messages.accepted", "{message}", "Messages stored and broadcast.");
+        _messagesDelivered = meter.CreateCounter<long>("hubs.messages.delivered", "{delivery}", "Message deliveries to connections (one per recipient connection).");
+        _denials = meter.CreateCounter<long>("hubs.authorization.denials", "{denial}", "Refused connections and invocations by error code.");
+    }
+
+    public void ConnectionOpened() => _connections.Add(1);
+
+    public void ConnectionClosed() => _connections.Add(-1);
+
+    public void Invocation(string method, string outcome) =>
+        _invocations.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void MessageAccepted(int recipients)
+    {
+        _messagesAccepted.Add(1);
+        _messagesDelivered.Add(recipients);
+    }
+
+    public void Denied(string code) => _denials.Add(1, new KeyValuePair<string, object?>("code", code));
+}
