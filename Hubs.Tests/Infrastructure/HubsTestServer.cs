@@ -1,0 +1,100 @@
+using Hubs.Contracts;
+using Hubs.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Hubs.Tests.Infrastructure;
+
+/// <summary>The real Hubs server on Kestrel at 127.0.0.1 with a free port, configured for tests.</summary>
+internal sealed class HubsTestServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private HubsTestServer(WebApplication app, CapturedLogs logs, Uri baseAddress)
+    {
+        _app = app;
+        Logs = logs;
+        BaseAddress = baseAddress;
+    }
+
+    public Uri BaseAddress { get; }
+
+    public Uri HubUrl => new(BaseAddress, HubRoutes.Rooms);
+
+    public CapturedLogs Logs { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<HubsTestServer> StartAsync(
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configureServices = null,
+        string environment = "Development")
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = environment,
+            ApplicationName = typeof(HubsServerExtensions).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Auth:SigningKey"] = TestTokens.SigningKey,
+            ["Auth:Issuer"] = TestTokens.Issuer,
+            ["Auth:Audience"] = TestTokens.Audience,
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var logs = new CapturedLogs();
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+        builder.Logging.AddProvider(logs);
+        builder.AddHubsServer();
+        configureServices?.Invoke(builder.Services);
+
+        var app = builder.Build();
+        app.MapHubsEndpoints();
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+        return new HubsTestServer(app, logs, new Uri(address));
+    }
+
+    /// <summary>A raw SignalR connection over WebSockets, as any standard client would make it.</summary>
+    public HubConnection Connection(string? token, bool skipNegotiation = true) =>
+        new HubConnectionBuilder()
+            .WithUrl(HubUrl, options =>
+            {
+                options.Transports = HttpTransportType.WebSockets;
+                options.SkipNegotiation = skipNegotiation;
+                if (token is not null)
+                {
+                    options.AccessTokenProvider = () => Task.FromResult<string?>(token);
+                }
+            })
+            .Build();
+
+    public async Task<HubConnection> ConnectAsync(string userId, string? name = null, IReadOnlyList<string>? roles = null)
+    {
+        var connection = Connection(TestTokens.For(userId, name, roles));
+        await connection.StartAsync();
+        return connection;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
