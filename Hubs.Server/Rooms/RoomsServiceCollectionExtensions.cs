@@ -4,6 +4,8 @@ using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Hubs.Server.Rooms;
@@ -27,6 +29,9 @@ internal static class RoomsServiceCollectionExtensions
             hub.EnableDetailedErrors = false;
             hub.AddFilter<RoomHubFilter>();
         });
+        // Replace the JSON protocol SignalR registered with the one that keeps errors in the contract's shape.
+        services.RemoveAll<IHubProtocol>();
+        services.AddSingleton<IHubProtocol, ContractErrorProtocol>();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
             hub.MaximumReceiveMessageSize = limits.Value.MaxMessageBytes);
         return services;

@@ -1,0 +1,62 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using Hubs.Contracts;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace Hubs.Server.Authorization;
+
+/// <summary>
+/// The JSON hub protocol with invocation errors in the contract's shape. SignalR prefixes a hub error with
+/// "An unexpected error occurred invoking 'X' on the server. HubException: " and answers arguments it cannot bind
+/// (wrong types, unknown enum values, wrong counts, unknown methods) with a text of its own; clients of the contract
+/// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors are touched; close messages keep SignalR's form.
+/// </summary>
+internal sealed class ContractErrorProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
+{
+    private const string HubExceptionMarker = " on the server. HubException: ";
+    private const string BindingFailurePrefix = "Failed to invoke '";
+    private const string UnknownMethodSuffix = "HubException: Method does not exist.";
+
+    private readonly JsonHubProtocol _inner = new(options);
+
+    public string Name => _inner.Name;
+
+    public int Version => _inner.Version;
+
+    public TransferFormat TransferFormat => _inner.TransferFormat;
+
+    public bool IsVersionSupported(int version) => _inner.IsVersionSupported(version);
+
+    public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message) =>
+        _inner.TryParseMessage(ref input, binder, out message);
+
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => _inner.WriteMessage(Normalize(message), output);
+
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => _inner.GetMessageBytes(Normalize(message));
+
+    private static HubMessage Normalize(HubMessage message)
+    {
+        if (message is not CompletionMessage { Error: { } error } completion)
+        {
+            return message;
+        }
+
+        var marker = error.IndexOf(HubExceptionMarker, StringComparison.Ordinal);
+        string? normalized = null;
+        if (error.StartsWith(BindingFailurePrefix, StringComparison.Ordinal))
+        {
+            normalized = error.EndsWith(UnknownMethodSuffix, StringComparison.Ordinal)
+                ? $"{ErrorCodes.InvalidArgument}: unknown method"
+                : $"{ErrorCodes.InvalidArgument}: arguments do not match the method's parameters";
+        }
+        else if (marker >= 0)
+        {
+            normalized = error[(marker + HubExceptionMarker.Length)..];
+        }
+
+        return normalized is null ? message : CompletionMessage.WithError(completion.InvocationId!, normalized);
+    }
+}
