@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Headers;
+using Hubs.Contracts;
+using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Hubs.Tests.Integration;
+
+/// <summary>T2, T3, T1 (well-known keys): only valid tokens connect, and connections end with their token.</summary>
+public sealed class AuthenticationTests
+{
+    private HubsTestServer _server = null!;
+
+    [OneTimeSetUp]
+    public async Task StartServer() => _server = await HubsTestServer.StartAsync();
+
+    [OneTimeTearDown]
+    public async Task StopServer() => await _server.DisposeAsync();
+
+    private static IEnumerable<TestCaseData> BadTokens()
+    {
+        yield return new TestCaseData(TestTokens.For("alice", key: "an-attacker-chosen-key-0123456789abcdef")).SetName("Connect_ForgedSignature_Refused401");
+        yield return new TestCaseData(TestTokens.Unsigned("alice")).SetName("Connect_AlgNoneUnsigned_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", issuer: "someone-else")).SetName("Connect_WrongIssuer_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", audience: "another-app")).SetName("Connect_WrongAudience_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", lifetime: TimeSpan.FromMinutes(-2))).SetName("Connect_ExpiredBeyondSkew_Refused401");
+        yield return new TestCaseData(TestTokens.For(null)).SetName("Connect_NoSubject_Refused401");
+        yield return new TestCaseData(TestTokens.For("")).SetName("Connect_EmptySubject_Refused401");
+        yield return new TestCaseData("not-a-jwt").SetName("Connect_Garbage_Refused401");
+        // Secrets that appear in tutorials and defaults: none of them is a key here (T1).
+        yield return new TestCaseData(TestTokens.For("alice", key: "your-256-bit-secret-your-256-bit-secret")).SetName("Connect_WellKnownTutorialKey_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", key: "super-secret-key-change-me-please-0000")).SetName("Connect_WellKnownDefaultKey_Refused401");
+    }
+
+    [TestCaseSource(nameof(BadTokens))]
+    public async Task Connect_BadToken_Refused(string token)
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, $"{HubRoutes.Rooms}/negotiate?negotiateVersion=1");
+        negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(negotiate);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+
+        // The same token in the query string over a WebSocket upgrade is refused too.
+        await using var connection = _server.Connection(token);
+        Assert.That(async () => await connection.StartAsync(), Throws.Exception);
+        Assert.That(connection.State, Is.EqualTo(HubConnectionState.Disconnected));
+    }
+
+    [Test]
+    public async Task Connect_NoToken_Refused()
+    {
+        await using var connection = _server.Connection(token: null, skipNegotiation: false);
+        var error = Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync());
+        Assert.That(error!.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task Connect_ValidTokenInHeaderOrQuery_Accepted()
+    {
+        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, $"{HubRoutes.Rooms}/negotiate?negotiateVersion=1");
+        negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.For("alice"));
+        using var response = await http.SendAsync(negotiate);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        // WebSockets from .NET send the token as access_token in the query; the hub accepts it there.
+        await using var connection = await _server.ConnectAsync("alice");
+        Assert.That(await connection.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms)), Is.Not.Null);
+    }
+
+    [Test]
+    public async Task Connection_TokenExpires_ServerClosesItAndLaterCallsDoNotRun()
+    {
+        await using var connection = _server.Connection(TestTokens.For("shortlived", lifetime: TimeSpan.FromSeconds(3)));
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        await connection.StartAsync();
+        var room = "expiry-" + Guid.NewGuid().ToString("N")[..8];
+        await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+
+        await closed.Task.Within(TimeSpan.FromSeconds(15));
+
+        Assert.That(connection.State, Is.EqualTo(HubConnectionState.Disconnected));
+        Assert.That(async () => await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room + "-late", RoomPermission.Public)),
+            Throws.Exception);
+        await using var other = await _server.ConnectAsync("observer");
+        await HubAssert.RefusedAsync(() => other.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room + "-late"), ErrorCodes.NotFound);
+    }
+}
