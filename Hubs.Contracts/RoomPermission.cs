@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Hubs.Contracts;
 
 /// <summary>Who may join a room. Serialized as the upper-case wire value (<c>PUBLIC</c>, …).</summary>
-[JsonConverter(typeof(JsonStringEnumConverter<RoomPermission>))]
+[JsonConverter(typeof(RoomPermissionJsonConverter))]
 public enum RoomPermission
 {
     /// <summary>Any authenticated user.</summary>
@@ -22,3 +22,6 @@ public enum RoomPermission
     [JsonStringEnumMemberName("OWNER_ONLY")]
     OwnerOnly = 4,
 }
+
+/// <summary>Reads and writes <see cref="RoomPermission"/> as its wire name only; numbers are refused.</summary>
+public sealed class RoomPermissionJsonConverter() : JsonStringEnumConverter<RoomPermission>(namingPolicy: null, allowIntegerValues: false);

@@ -4,6 +4,7 @@ using Hubs.Contracts;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Hubs.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Hubs.Server.Authorization;
@@ -14,7 +15,10 @@ namespace Hubs.Server.Authorization;
 /// (wrong types, unknown enum values, wrong counts, unknown methods) with a text of its own; clients of the contract
 /// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors are touched; close messages keep SignalR's form.
 /// </summary>
-internal sealed class ContractErrorProtocol(IOptions<JsonHubProtocolOptions> options) : IHubProtocol
+internal sealed partial class ContractErrorProtocol(
+    IOptions<JsonHubProtocolOptions> options,
+    HubsMetrics metrics,
+    ILogger<ContractErrorProtocol> logger) : IHubProtocol
 {
     private const string HubExceptionMarker = " on the server. HubException: ";
     private const string BindingFailurePrefix = "Failed to invoke '";
@@ -37,7 +41,7 @@ internal sealed class ContractErrorProtocol(IOptions<JsonHubProtocolOptions> opt
 
     public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => _inner.GetMessageBytes(Normalize(message));
 
-    private static HubMessage Normalize(HubMessage message)
+    private HubMessage Normalize(HubMessage message)
     {
         if (message is not CompletionMessage { Error: { } error } completion)
         {
@@ -48,9 +52,14 @@ internal sealed class ContractErrorProtocol(IOptions<JsonHubProtocolOptions> opt
         string? normalized = null;
         if (error.StartsWith(BindingFailurePrefix, StringComparison.Ordinal))
         {
-            normalized = error.EndsWith(UnknownMethodSuffix, StringComparison.Ordinal)
-                ? $"{ErrorCodes.InvalidArgument}: unknown method"
-                : $"{ErrorCodes.InvalidArgument}: arguments do not match the method's parameters";
+            // SignalR logged the binding failure itself (DefaultHubDispatcher, Debug); this ties it to what the client sees.
+            var refId = RefIds.New();
+            var unknown = error.EndsWith(UnknownMethodSuffix, StringComparison.Ordinal);
+            Log.ArgumentsNotBound(logger, refId, unknown);
+            metrics.Invocation(unknown ? "unknown" : "unbound", ErrorCodes.InvalidArgument);
+            normalized = unknown
+                ? $"{ErrorCodes.InvalidArgument}: unknown method (ref {refId})"
+                : $"{ErrorCodes.InvalidArgument}: arguments do not match the method's parameters (ref {refId})";
         }
         else if (marker >= 0)
         {
@@ -58,5 +67,11 @@ internal sealed class ContractErrorProtocol(IOptions<JsonHubProtocolOptions> opt
         }
 
         return normalized is null ? message : CompletionMessage.WithError(completion.InvocationId!, normalized);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Refused an invocation with invalid_argument (ref {RefId}): arguments could not be bound; unknown method: {UnknownMethod}")]
+        public static partial void ArgumentsNotBound(ILogger logger, string refId, bool unknownMethod);
     }
 }

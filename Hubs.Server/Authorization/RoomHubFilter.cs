@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Reflection;
-using System.Security.Cryptography;
 using Hubs.Contracts;
 using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
@@ -52,7 +51,7 @@ internal sealed partial class RoomHubFilter(
         }
         catch (Exception exception)
         {
-            var refId = NewRefId();
+            var refId = RefIds.New();
             Log.InvocationFailed(logger, exception, refId, method, invocationContext.Context.ConnectionId);
             metrics.Invocation(method, ErrorCodes.Internal);
             activity?.SetStatus(ActivityStatusCode.Error);
@@ -139,7 +138,7 @@ internal sealed partial class RoomHubFilter(
 
     private HubException Refuse(HubsErrorException refusal, string method, string connectionId, Activity? activity)
     {
-        var refId = NewRefId();
+        var refId = RefIds.New();
         Log.InvocationRefused(logger, refId, method, refusal.Code, connectionId);
         metrics.Invocation(method, refusal.Code);
         if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)
@@ -150,8 +149,6 @@ internal sealed partial class RoomHubFilter(
         activity?.SetStatus(ActivityStatusCode.Error, refusal.Code);
         return new HubException($"{refusal.Code}: {refusal.SafeText} (ref {refId})");
     }
-
-    private static string NewRefId() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
     private static partial class Log
     {
