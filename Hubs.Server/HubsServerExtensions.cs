@@ -24,6 +24,10 @@ internal static class HubsServerExtensions
         services.AddHubsTelemetry(builder.Configuration);
         services.AddHubsRooms();
         services.AddHealthChecks();
+
+        // SignalR logs every HubException (each refusal) at Error. The hub filter already logs each refusal at
+        // Information and each failure at Error with the ref id the client sees, so that category adds only noise.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
         return builder;
     }
 

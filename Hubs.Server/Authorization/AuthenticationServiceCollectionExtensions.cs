@@ -1,6 +1,7 @@
 using Hubs.Contracts;
 using Hubs.Server.Options;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
@@ -18,6 +19,8 @@ internal static class AuthenticationServiceCollectionExtensions
         services.AddSingleton<SigningKeyProvider>();
         services.AddSingleton<JwtTokenFactory>();
 
+        // Bearer tokens need no data protection; ephemeral keys keep nodes from writing a key ring to disk.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<SigningKeyProvider, IOptions<AuthOptions>>((jwt, keys, auth) =>

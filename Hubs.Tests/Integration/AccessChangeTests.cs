@@ -5,27 +5,9 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace Hubs.Tests.Integration;
 
 /// <summary>T8: permission changes act on joined connections at once.</summary>
-public sealed class AccessChangeTests
+public sealed class AccessChangeTests : ServerFixture
 {
-    private HubsTestServer _server = null!;
-    private readonly List<HubConnection> _connections = [];
 
-    [OneTimeSetUp]
-    public async Task StartServer() => _server = await HubsTestServer.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
-    [TearDown]
-    public async Task CloseConnections()
-    {
-        foreach (var connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-
-        _connections.Clear();
-    }
 
     public sealed record Change(string Name, RoomPermission Permission, string ExpectedReason, Func<HubConnection, string, Task> Apply)
     {
@@ -125,12 +107,5 @@ public sealed class AccessChangeTests
         Assert.That(rejoined.LastSequence, Is.EqualTo(0));
     }
 
-    private async Task<HubConnection> Connect(string userId, IReadOnlyList<string>? roles = null)
-    {
-        var connection = await _server.ConnectAsync(userId, roles: roles);
-        _connections.Add(connection);
-        return connection;
-    }
-
-    private static string NewRoomId() => "room-" + Guid.NewGuid().ToString("N")[..12];
+    private Task<HubConnection> Connect(string userId, IReadOnlyList<string>? roles = null) => ConnectAsync(userId, roles: roles);
 }

@@ -7,16 +7,8 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace Hubs.Tests.Integration;
 
 /// <summary>T2, T3, T1 (well-known keys): only valid tokens connect, and connections end with their token.</summary>
-public sealed class AuthenticationTests
+public sealed class AuthenticationTests : ServerFixture
 {
-    private HubsTestServer _server = null!;
-
-    [OneTimeSetUp]
-    public async Task StartServer() => _server = await HubsTestServer.StartAsync();
-
-    [OneTimeTearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
     private static IEnumerable<TestCaseData> BadTokens()
     {
         yield return new TestCaseData(TestTokens.For("alice", key: "an-attacker-chosen-key-0123456789abcdef")).SetName("Connect_ForgedSignature_Refused401");
@@ -35,14 +27,14 @@ public sealed class AuthenticationTests
     [TestCaseSource(nameof(BadTokens))]
     public async Task Connect_BadToken_Refused(string token)
     {
-        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var http = new HttpClient { BaseAddress = Server.BaseAddress };
         using var negotiate = new HttpRequestMessage(HttpMethod.Post, $"{HubRoutes.Rooms}/negotiate?negotiateVersion=1");
         negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         using var response = await http.SendAsync(negotiate);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
 
         // The same token in the query string over a WebSocket upgrade is refused too.
-        await using var connection = _server.Connection(token);
+        await using var connection = Server.Connection(token);
         Assert.That(async () => await connection.StartAsync(), Throws.Exception);
         Assert.That(connection.State, Is.EqualTo(HubConnectionState.Disconnected));
     }
@@ -50,7 +42,7 @@ public sealed class AuthenticationTests
     [Test]
     public async Task Connect_NoToken_Refused()
     {
-        await using var connection = _server.Connection(token: null, skipNegotiation: false);
+        await using var connection = Server.Connection(token: null, skipNegotiation: false);
         var error = Assert.ThrowsAsync<HttpRequestException>(() => connection.StartAsync());
         Assert.That(error!.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
@@ -58,21 +50,21 @@ public sealed class AuthenticationTests
     [Test]
     public async Task Connect_ValidTokenInHeaderOrQuery_Accepted()
     {
-        using var http = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var http = new HttpClient { BaseAddress = Server.BaseAddress };
         using var negotiate = new HttpRequestMessage(HttpMethod.Post, $"{HubRoutes.Rooms}/negotiate?negotiateVersion=1");
         negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.For("alice"));
         using var response = await http.SendAsync(negotiate);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
 
         // WebSockets from .NET send the token as access_token in the query; the hub accepts it there.
-        await using var connection = await _server.ConnectAsync("alice");
+        await using var connection = await Server.ConnectAsync("alice");
         Assert.That(await connection.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms)), Is.Not.Null);
     }
 
     [Test]
     public async Task Connection_TokenExpires_ServerClosesItAndLaterCallsDoNotRun()
     {
-        await using var connection = _server.Connection(TestTokens.For("shortlived", lifetime: TimeSpan.FromSeconds(3)));
+        await using var connection = Server.Connection(TestTokens.For("shortlived", lifetime: TimeSpan.FromSeconds(3)));
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         connection.Closed += error =>
         {
@@ -88,7 +80,7 @@ public sealed class AuthenticationTests
         Assert.That(connection.State, Is.EqualTo(HubConnectionState.Disconnected));
         Assert.That(async () => await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room + "-late", RoomPermission.Public)),
             Throws.Exception);
-        await using var other = await _server.ConnectAsync("observer");
+        await using var other = await Server.ConnectAsync("observer");
         await HubAssert.RefusedAsync(() => other.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room + "-late"), ErrorCodes.NotFound);
     }
 }

@@ -10,36 +10,35 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace Hubs.Tests.Integration;
 
 /// <summary>T12, T10: bad input is refused with invalid_argument and changes nothing; failures leak nothing.</summary>
-public sealed class InvalidInputTests
+public sealed class InvalidInputTests : ServerFixture
 {
     private const string PoisonRoom = "poison-room";
-    private HubsTestServer _server = null!;
     private HubConnection _alice = null!;
     private HubConnection _watcher = null!;
     private EventRecorder<RoomMessage> _watcherMessages = null!;
     private string _room = null!;
 
-    [OneTimeSetUp]
-    public async Task StartServer()
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["Hubs:Limits:MaxTextLength"] = "100" };
+
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.Decorate<IRoomMessageLog>(inner => new FailingMessageLog(inner));
+
+    protected override async Task OnServerStartedAsync()
     {
-        _server = await HubsTestServer.StartAsync(
-            new Dictionary<string, string?> { ["Hubs:Limits:MaxTextLength"] = "100" },
-            services => services.Decorate<IRoomMessageLog>(inner => new FailingMessageLog(inner)));
-        _alice = await _server.ConnectAsync("alice");
-        _watcher = await _server.ConnectAsync("walter");
+        _alice = await Server.ConnectAsync("alice");
+        _watcher = await Server.ConnectAsync("walter");
         _watcherMessages = new EventRecorder<RoomMessage>(_watcher, nameof(IRoomClient.MessageReceived));
-        _room = "valid-" + Guid.NewGuid().ToString("N")[..8];
+        _room = NewRoomId("valid");
         await _alice.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(_room, RoomPermission.Public));
         await _alice.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), _room);
         await _watcher.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), _room);
     }
 
     [OneTimeTearDown]
-    public async Task StopServer()
+    public async Task CloseFixtureConnections()
     {
         await _alice.DisposeAsync();
         await _watcher.DisposeAsync();
-        await _server.DisposeAsync();
     }
 
     private static IEnumerable<TestCaseData> BadCalls()
@@ -94,6 +93,7 @@ public sealed class InvalidInputTests
     [Test]
     public async Task Invoke_InternalFailure_ClientSeesOnlyCodeTextAndRefWhichTheServerLogHolds()
     {
+        ExpectErrorLogs();
         await _alice.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(PoisonRoom, RoomPermission.Public));
         await _alice.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), PoisonRoom);
 
@@ -104,7 +104,7 @@ public sealed class InvalidInputTests
         Assert.Multiple(() =>
         {
             Assert.That(message, Does.Not.Contain(FailingMessageLog.Secret).And.Not.Contain("Exception").And.Not.Contain("/"));
-            var logged = _server.Logs.Lines.Single(l => l.Message.Contains(refId));
+            var logged = Server.Logs.Lines.Single(l => l.Message.Contains(refId));
             Assert.That(logged.Exception, Does.Contain(FailingMessageLog.Secret), "details stay in the server log under the ref id");
         });
     }

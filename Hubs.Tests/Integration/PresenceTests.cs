@@ -8,31 +8,15 @@ using Microsoft.Extensions.Time.Testing;
 namespace Hubs.Tests.Integration;
 
 /// <summary>Presence events exactly once per user; typing throttled; status changes reach the room.</summary>
-public sealed class PresenceTests
+public sealed class PresenceTests : ServerFixture
 {
-    private HubsTestServer _server = null!;
-    private readonly List<HubConnection> _connections = [];
 
     // Server time only moves when a test moves it, so the typing throttle is judged without wall-clock races.
     private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
 
-    [OneTimeSetUp]
-    public async Task StartServer() =>
-        _server = await HubsTestServer.StartAsync(configureServices: services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time)));
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.Replace(ServiceDescriptor.Singleton<TimeProvider>(_time));
 
-    [OneTimeTearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
-    [TearDown]
-    public async Task CloseConnections()
-    {
-        foreach (var connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-
-        _connections.Clear();
-    }
 
     [Test]
     public async Task TwoConnectionsOfOneUser_JoinAndLeave_OneUserJoinedAndOneUserLeft()
@@ -152,7 +136,7 @@ public sealed class PresenceTests
 
     private async Task<(string Room, HubConnection Owner)> RoomWithOwnerAsync(string owner = "alice")
     {
-        var room = "presence-" + Guid.NewGuid().ToString("N")[..8];
+        var room = NewRoomId("presence");
         var connection = await Connect(owner, owner);
         await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
         await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
@@ -163,10 +147,5 @@ public sealed class PresenceTests
     private static Task SyncAsync(HubConnection connection, string room) =>
         connection.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
 
-    private async Task<HubConnection> Connect(string userId, string? name = null)
-    {
-        var connection = await _server.ConnectAsync(userId, name);
-        _connections.Add(connection);
-        return connection;
-    }
+    private Task<HubConnection> Connect(string userId, string? name = null) => ConnectAsync(userId, name);
 }

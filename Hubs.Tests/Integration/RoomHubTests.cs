@@ -5,30 +5,14 @@ using Microsoft.AspNetCore.SignalR.Client;
 namespace Hubs.Tests.Integration;
 
 /// <summary>Every hub method's success path and refusals, over real WebSockets against the real server.</summary>
-public sealed class RoomHubTests
+public sealed class RoomHubTests : ServerFixture
 {
-    private HubsTestServer _server = null!;
-    private readonly List<HubConnection> _connections = [];
 
-    [OneTimeSetUp]
-    public async Task StartServer() => _server = await HubsTestServer.StartAsync(new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Hubs:History:MaxMessagesPerRoom"] = "20",
-    });
+    };
 
-    [OneTimeTearDown]
-    public async Task StopServer() => await _server.DisposeAsync();
-
-    [TearDown]
-    public async Task CloseConnections()
-    {
-        foreach (var connection in _connections)
-        {
-            await connection.DisposeAsync();
-        }
-
-        _connections.Clear();
-    }
 
     [Test]
     public async Task CreateJoinSend_TwoUsers_BothReceiveInOrderWithSenderFromToken()
@@ -65,7 +49,7 @@ public sealed class RoomHubTests
     [Test]
     public async Task SendMessage_PayloadClaimsAnotherSender_SenderIdIsStillTokenSub()
     {
-        var room = await CreatePublicRoomAsync("alice");
+        var (room, _) = await CreatePublicRoomAsync("alice");
         var mallory = await Connect("mallory");
         var watcher = await Connect("walter");
         var received = new EventRecorder<RoomMessage>(watcher, nameof(IRoomClient.MessageReceived));
@@ -123,8 +107,7 @@ public sealed class RoomHubTests
     [Test]
     public async Task GetHistory_AfterSequenceAndLimit_AnswersAscendingPageAndKeepsOnlyConfiguredWindow()
     {
-        var room = await CreatePublicRoomAsync("alice");
-        var alice = _connections[^1];
+        var (room, alice) = await CreatePublicRoomAsync("alice");
         await alice.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
         for (var i = 1; i <= 25; i++)
         {
@@ -176,7 +159,7 @@ public sealed class RoomHubTests
     [Test]
     public async Task MemberWithoutOwnership_OwnerActions_AnswerForbidden()
     {
-        var room = await CreatePublicRoomAsync("alice");
+        var (room, _) = await CreatePublicRoomAsync("alice");
         var bob = await Connect("bob");
         await bob.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
 
@@ -192,8 +175,7 @@ public sealed class RoomHubTests
     [Test]
     public async Task NotJoined_SendAndReads_AnswerForbiddenAndNonMembersReceiveNothing()
     {
-        var room = await CreatePublicRoomAsync("alice");
-        var alice = _connections[^1];
+        var (room, alice) = await CreatePublicRoomAsync("alice");
         var outsider = await Connect("carol");
         var outsiderMessages = new EventRecorder<RoomMessage>(outsider, nameof(IRoomClient.MessageReceived));
         var aliceMessages = new EventRecorder<RoomMessage>(alice, nameof(IRoomClient.MessageReceived));
@@ -228,7 +210,7 @@ public sealed class RoomHubTests
     [Test]
     public async Task CreateRoom_TakenId_AnswersConflict()
     {
-        var room = await CreatePublicRoomAsync("alice");
+        var (room, _) = await CreatePublicRoomAsync("alice");
         var bob = await Connect("bob");
 
         await HubAssert.RefusedAsync(() => bob.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public)), ErrorCodes.Conflict);
@@ -242,10 +224,9 @@ public sealed class RoomHubTests
         var room = NewRoomId();
         var owner = await Connect("olivia");
         await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Restricted, AllowedRoles: ["staff"]));
-        var single = _server.Connection(TestTokens.For("sam", roles: ["staff"], rolesAsArray: false));
-        var multiple = _server.Connection(TestTokens.For("max", roles: ["guest", "staff"]));
+        var single = Track(Server.Connection(TestTokens.For("sam", roles: ["staff"], rolesAsArray: false)));
+        var multiple = Track(Server.Connection(TestTokens.For("max", roles: ["guest", "staff"])));
         var guest = await Connect("gus", roles: ["guest"]);
-        _connections.AddRange([single, multiple]);
         await single.StartAsync();
         await multiple.StartAsync();
 
@@ -254,20 +235,13 @@ public sealed class RoomHubTests
         await HubAssert.RefusedAsync(() => guest.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room), ErrorCodes.NotFound);
     }
 
-    private async Task<string> CreatePublicRoomAsync(string owner)
+    private async Task<(string Room, HubConnection Owner)> CreatePublicRoomAsync(string owner)
     {
         var room = NewRoomId();
         var connection = await Connect(owner);
         await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
-        return room;
+        return (room, connection);
     }
 
-    private async Task<HubConnection> Connect(string userId, string? name = null, IReadOnlyList<string>? roles = null)
-    {
-        var connection = await _server.ConnectAsync(userId, name, roles);
-        _connections.Add(connection);
-        return connection;
-    }
-
-    private static string NewRoomId() => "room-" + Guid.NewGuid().ToString("N")[..12];
+    private Task<HubConnection> Connect(string userId, string? name = null, IReadOnlyList<string>? roles = null) => ConnectAsync(userId, name, roles);
 }
