@@ -174,6 +174,18 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
         }
     }
 
+    /// <summary>Entries held in all maps together; zero when nobody is connected.</summary>
+    internal int EntryCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rooms.Count + _connections.Count + _users.Count;
+            }
+        }
+    }
+
     private string StatusOf(string userId) =>
         _users.TryGetValue(userId, out var state) ? state.Status : PresenceStatus.Online;
 

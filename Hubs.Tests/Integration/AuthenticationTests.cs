@@ -83,4 +83,21 @@ public sealed class AuthenticationTests : ServerFixture
         await using var other = await Server.ConnectAsync("observer");
         await HubAssert.RefusedAsync(() => other.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room + "-late"), ErrorCodes.NotFound);
     }
+
+    [Test]
+    public async Task QueryStringToken_FullSession_NeverAppearsInServerLogs()
+    {
+        var token = TestTokens.For("quinn");
+        await using var connection = Track(Server.Connection(token));
+        await connection.StartAsync();
+        var room = NewRoomId();
+        await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await connection.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, "secret-body-7f3a"));
+        await connection.StopAsync();
+
+        var logs = Server.Logs.AllText();
+        Assert.That(logs, Does.Not.Contain(token).And.Not.Contain(token.Split('.')[2]), "no token or signature in logs (T4, T26)");
+        Assert.That(logs, Does.Not.Contain("secret-body-7f3a"), "no message text in logs (T26)");
+    }
 }

@@ -1,0 +1,86 @@
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+using Hubs.Server.Presence;
+
+namespace Hubs.Tests.Unit.Presence;
+
+public sealed class InMemoryPresenceTrackerTests
+{
+    private static readonly HubsUser Alice = new("alice", "Alice", [], null);
+    private static readonly HubsUser Bob = new("bob", "Bob", [], null);
+    private InMemoryPresenceTracker _tracker = null!;
+
+    // NUnit keeps one fixture instance for all its tests: each test gets a fresh tracker.
+    [SetUp]
+    public void CreateTracker() => _tracker = new InMemoryPresenceTracker();
+
+    [Test]
+    public async Task JoinAndLeave_TwoConnectionsOfOneUser_FirstAndLastReportedOnce()
+    {
+        await _tracker.ConnectAsync("c1", Alice, default);
+        await _tracker.ConnectAsync("c2", Alice, default);
+
+        var first = await _tracker.JoinAsync("r", "c1", Alice, 10, default);
+        var second = await _tracker.JoinAsync("r", "c2", Alice, 10, default);
+        var again = await _tracker.JoinAsync("r", "c2", Alice, 10, default);
+        var leaveOne = await _tracker.LeaveAsync("r", "c1", default);
+        var leaveTwo = await _tracker.LeaveAsync("r", "c2", default);
+        var leaveTwice = await _tracker.LeaveAsync("r", "c2", default);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(first, Is.EqualTo(new JoinOutcome(JoinStatus.Joined, FirstOfUser: true)));
+            Assert.That(second, Is.EqualTo(new JoinOutcome(JoinStatus.Joined, FirstOfUser: false)));
+            Assert.That(again.Status, Is.EqualTo(JoinStatus.AlreadyJoined));
+            Assert.That((leaveOne.Removed, leaveOne.LastOfUser), Is.EqualTo((true, false)));
+            Assert.That((leaveTwo.Removed, leaveTwo.LastOfUser), Is.EqualTo((true, true)));
+            Assert.That(leaveTwice.Removed, Is.False);
+        });
+    }
+
+    [Test]
+    public async Task Join_RoomAtMaxMembers_NewUserRefusedExistingUserAdmitted()
+    {
+        await _tracker.ConnectAsync("a1", Alice, default);
+        await _tracker.ConnectAsync("a2", Alice, default);
+        await _tracker.ConnectAsync("b1", Bob, default);
+        await _tracker.JoinAsync("r", "a1", Alice, 1, default);
+
+        Assert.That((await _tracker.JoinAsync("r", "b1", Bob, 1, default)).Status, Is.EqualTo(JoinStatus.RoomFull));
+        Assert.That((await _tracker.JoinAsync("r", "a2", Alice, 1, default)).Status, Is.EqualTo(JoinStatus.Joined));
+        Assert.That(await _tracker.CountMembersAsync("r", default), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task SetStatus_UserInRooms_ReturnsRoomsAndMembersShowStatus()
+    {
+        await _tracker.ConnectAsync("c1", Alice, default);
+        await _tracker.JoinAsync("r1", "c1", Alice, 10, default);
+        await _tracker.JoinAsync("r2", "c1", Alice, 10, default);
+
+        var rooms = await _tracker.SetStatusAsync("alice", PresenceStatus.Away, default);
+
+        Assert.That(rooms, Is.EquivalentTo(new[] { "r1", "r2" }));
+        Assert.That((await _tracker.GetMembersAsync("r1", default)).Single().Status, Is.EqualTo(PresenceStatus.Away));
+    }
+
+    [Test]
+    public async Task ManyCycles_ConnectJoinLeaveDisconnect_NothingLeftBehind()
+    {
+        for (var i = 0; i < 10_000; i++)
+        {
+            var connection = $"c{i}";
+            var user = i % 2 == 0 ? Alice : Bob;
+            await _tracker.ConnectAsync(connection, user, default);
+            await _tracker.JoinAsync($"room{i % 7}", connection, user, 100, default);
+            foreach (var room in await _tracker.GetRoomsAsync(connection, default))
+            {
+                await _tracker.LeaveAsync(room, connection, default);
+            }
+
+            await _tracker.DisconnectAsync(connection, default);
+        }
+
+        Assert.That(_tracker.EntryCount, Is.EqualTo(0), "rooms, connections and users maps are back to empty (T15, T22)");
+    }
+}
