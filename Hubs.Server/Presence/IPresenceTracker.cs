@@ -47,6 +47,9 @@ internal interface IPresenceTracker
 
     Task<int> CountMembersAsync(string roomId, CancellationToken cancellationToken);
 
+    /// <summary>Connections in the room (a user with two connections counts twice).</summary>
+    Task<int> CountConnectionsAsync(string roomId, CancellationToken cancellationToken);
+
     /// <summary>Sets a connected user's status; returns the rooms the user is in.</summary>
     Task<IReadOnlyList<string>> SetStatusAsync(string userId, string status, CancellationToken cancellationToken);
 }

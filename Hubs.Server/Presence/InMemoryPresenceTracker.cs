@@ -156,6 +156,14 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
         }
     }
 
+    public Task<int> CountConnectionsAsync(string roomId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_rooms.TryGetValue(roomId, out var connections) ? connections.Count : 0);
+        }
+    }
+
     public Task<IReadOnlyList<string>> SetStatusAsync(string userId, string status, CancellationToken cancellationToken)
     {
         lock (_gate)

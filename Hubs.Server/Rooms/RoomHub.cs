@@ -186,7 +186,7 @@ internal sealed class RoomHub(
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);
         var message = await messages.AppendAsync(request.RoomId, draft, Aborted);
         await Clients.Group(RoomGroups.For(request.RoomId)).MessageReceived(message);
-        metrics.MessageAccepted((await presence.GetConnectionsAsync(request.RoomId, Aborted)).Count);
+        metrics.MessageAccepted(await presence.CountConnectionsAsync(request.RoomId, Aborted));
         return new SendMessageResult(message.RoomId, message.Sequence, message.SentAt);
     }
 

@@ -99,19 +99,8 @@ public sealed class HubsClientTests : ServerFixture
     public async Task ConnectionCut_WhileAnotherClientKeepsSending_ReconnectsRejoinsAndDeliversEveryMessageOnceInOrder()
     {
         var room = NewRoomId();
-        var reconnectGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tokenCalls = 0;
-        var receiver = await StartClientAsync("rita", async _ =>
-        {
-            // The first call is the initial connect; later calls (reconnects) wait until the test opens the gate,
-            // so that messages are certainly sent while the receiver is away.
-            if (Interlocked.Increment(ref tokenCalls) > 1)
-            {
-                await reconnectGate.Task;
-            }
-
-            return TestTokens.For("rita");
-        });
+        var tokens = new GatedTokens("rita");
+        var receiver = await StartClientAsync("rita", tokens.GetAsync);
         var sender = await StartClientAsync("sam");
         var received = new EventRecorder<RoomMessage>();
         var states = new EventRecorder<HubsConnectionState>();
@@ -142,7 +131,7 @@ public sealed class HubsClientTests : ServerFixture
         Server.Services.GetRequiredService<ConnectionAborter>().AbortUser("rita");
         await states.WaitAsync(s => s == HubsConnectionState.Reconnecting);
         await Await.UntilAsync(() => Volatile.Read(ref sentWhileAway) >= 20, "messages were sent while the receiver was away");
-        reconnectGate.SetResult();
+        tokens.Open();
         await states.WaitAsync(s => s == HubsConnectionState.Connected, TimeSpan.FromSeconds(15));
         var afterReconnect = received.Items.Count;
         await received.WaitAsync(_ => received.Items.Count >= afterReconnect + 10 && received.Items.Count > 40);
@@ -154,7 +143,7 @@ public sealed class HubsClientTests : ServerFixture
         {
             Assert.That(received.Items.Select(m => m.Sequence), Is.EqualTo(Enumerable.Range(1, (int)lastSent).Select(i => (long)i)),
                 "every message 1..N exactly once, in order");
-            Assert.That(tokenCalls, Is.GreaterThanOrEqualTo(2), "the token provider is asked again on reconnect");
+            Assert.That(tokens.Calls, Is.GreaterThanOrEqualTo(2), "the token provider is asked again on reconnect");
             Assert.That(receiver.JoinedRooms, Is.EqualTo(new[] { room }));
             Assert.That(receiver.State, Is.EqualTo(HubsConnectionState.Connected));
         });
@@ -184,18 +173,9 @@ public sealed class HubsClientTests : ServerFixture
     public async Task Reconnect_AccessRevokedWhileAway_RemovedFromRoomRaisedAndNothingMoreDelivered()
     {
         var room = NewRoomId();
-        var reconnectGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var tokenCalls = 0;
+        var tokens = new GatedTokens("gus");
         var owner = await StartClientAsync("olga");
-        var guest = await StartClientAsync("gus", async _ =>
-        {
-            if (Interlocked.Increment(ref tokenCalls) > 1)
-            {
-                await reconnectGate.Task;
-            }
-
-            return TestTokens.For("gus");
-        });
+        var guest = await StartClientAsync("gus", tokens.GetAsync);
         var removals = new EventRecorder<RemovedFromRoomEvent>();
         var received = new EventRecorder<RoomMessage>();
         var states = new EventRecorder<HubsConnectionState>();
@@ -211,7 +191,7 @@ public sealed class HubsClientTests : ServerFixture
         await owner.RevokeInvite(room, "gus");
         await owner.JoinRoom(room);
         await owner.SendMessage(new SendMessageRequest(room, "after revocation"));
-        reconnectGate.SetResult();
+        tokens.Open();
 
         var removal = await removals.WaitAsync(timeout: TimeSpan.FromSeconds(15));
         await states.WaitAsync(s => s == HubsConnectionState.Connected);
@@ -254,5 +234,29 @@ public sealed class HubsClientTests : ServerFixture
         });
         _clients.Add(client);
         return client;
+    }
+
+    /// <summary>
+    /// Tokens for one user: the first (the initial connect) at once, later ones (reconnects) only once the test opens
+    /// the gate, so that whatever the test does meanwhile certainly happens while the client is away.
+    /// </summary>
+    private sealed class GatedTokens(string userId)
+    {
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Open() => _gate.TrySetResult();
+
+        public async ValueTask<string?> GetAsync(CancellationToken cancellationToken)
+        {
+            if (Interlocked.Increment(ref _calls) > 1)
+            {
+                await _gate.Task.WaitAsync(cancellationToken);
+            }
+
+            return TestTokens.For(userId);
+        }
     }
 }
