@@ -25,11 +25,14 @@ internal readonly record struct LeaveOutcome(bool Removed, bool LastOfUser, Hubs
 /// </summary>
 internal interface IPresenceTracker
 {
-    /// <summary>Records a new connection of a user (for status and per-user bookkeeping).</summary>
-    Task ConnectAsync(string connectionId, HubsUser user, CancellationToken cancellationToken);
+    /// <summary>
+    /// Records a new connection of a user unless the user already has <paramref name="maxConnectionsPerUser"/>
+    /// connections (across the cluster where state is shared); false when refused (T15).
+    /// </summary>
+    Task<bool> ConnectAsync(string connectionId, HubsUser user, int maxConnectionsPerUser, CancellationToken cancellationToken);
 
-    /// <summary>Forgets a connection; callers leave its rooms first.</summary>
-    Task DisconnectAsync(string connectionId, CancellationToken cancellationToken);
+    /// <summary>Forgets a connection; callers leave its rooms first (see <see cref="ConnectionDeparture"/>).</summary>
+    Task DisconnectAsync(string connectionId, string userId, CancellationToken cancellationToken);
 
     /// <summary>Adds the connection to the room unless the room already holds <paramref name="maxMembers"/> other users.</summary>
     Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, CancellationToken cancellationToken);

@@ -20,7 +20,7 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
     // user -> status and number of open connections
     private readonly Dictionary<string, UserState> _users = new(StringComparer.Ordinal);
 
-    public Task ConnectAsync(string connectionId, HubsUser user, CancellationToken cancellationToken)
+    public Task<bool> ConnectAsync(string connectionId, HubsUser user, int maxConnectionsPerUser, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -28,15 +28,18 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
             {
                 _users[user.UserId] = state = new UserState();
             }
+            else if (state.Connections.Count >= maxConnectionsPerUser)
+            {
+                return Task.FromResult(false);
+            }
 
             state.Connections.Add(connectionId);
             _connections.TryAdd(connectionId, new ConnectionState(user.UserId));
+            return Task.FromResult(true);
         }
-
-        return Task.CompletedTask;
     }
 
-    public Task DisconnectAsync(string connectionId, CancellationToken cancellationToken)
+    public Task DisconnectAsync(string connectionId, string userId, CancellationToken cancellationToken)
     {
         lock (_gate)
         {

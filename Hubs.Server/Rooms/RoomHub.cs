@@ -18,6 +18,7 @@ internal sealed class RoomHub(
     IPresenceTracker presence,
     IRoomMessageLog messages,
     RoomEvictions evictions,
+    ConnectionDeparture departure,
     TypingThrottle typing,
     HubsMetrics metrics,
     TimeProvider time,
@@ -223,19 +224,17 @@ internal sealed class RoomHub(
     public override async Task OnConnectedAsync()
     {
         var user = (HubsUser)Context.Items[typeof(HubsUser)]!;
-        await presence.ConnectAsync(Context.ConnectionId, user, Aborted);
-    }
-
-    public override async Task OnDisconnectedAsync(Exception? exception)
-    {
-        // The connection is gone: its cleanup must finish regardless of ConnectionAborted.
-        foreach (var roomId in await presence.GetRoomsAsync(Context.ConnectionId, CancellationToken.None))
+        if (!await presence.ConnectAsync(Context.ConnectionId, user, limits.Value.MaxConnectionsPerUser, Aborted))
         {
-            await LeaveAsync(roomId, announce: true, CancellationToken.None);
+            // Closes the connection at once; the close error carries "HubException: rate_limited: …".
+            Context.Items.Remove(typeof(HubsUser));
+            throw new HubException($"{ErrorCodes.RateLimited}: too many connections for this user");
         }
-
-        await presence.DisconnectAsync(Context.ConnectionId, CancellationToken.None);
     }
+
+    public override Task OnDisconnectedAsync(Exception? exception) =>
+        // The connection is gone: its cleanup must finish regardless of ConnectionAborted.
+        departure.DepartAsync(Context.ConnectionId, ((HubsUser)Context.Items[typeof(HubsUser)]!).UserId, CancellationToken.None);
 
     private async Task LeaveAsync(string roomId, bool announce, CancellationToken cancellationToken)
     {

@@ -19,6 +19,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
         services.AddSingleton<TypingThrottle>();
         services.AddSingleton<RoomEvictions>();
+        services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton(sp => new HubArgumentRules(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddScoped<RoomInvocation>();
         services.AddSingleton<RoomHubFilter>();

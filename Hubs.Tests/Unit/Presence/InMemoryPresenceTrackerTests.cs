@@ -17,8 +17,8 @@ public sealed class InMemoryPresenceTrackerTests
     [Test]
     public async Task JoinAndLeave_TwoConnectionsOfOneUser_FirstAndLastReportedOnce()
     {
-        await _tracker.ConnectAsync("c1", Alice, default);
-        await _tracker.ConnectAsync("c2", Alice, default);
+        await _tracker.ConnectAsync("c1", Alice, 10, default);
+        await _tracker.ConnectAsync("c2", Alice, 10, default);
 
         var first = await _tracker.JoinAsync("r", "c1", Alice, 10, default);
         var second = await _tracker.JoinAsync("r", "c2", Alice, 10, default);
@@ -41,9 +41,9 @@ public sealed class InMemoryPresenceTrackerTests
     [Test]
     public async Task Join_RoomAtMaxMembers_NewUserRefusedExistingUserAdmitted()
     {
-        await _tracker.ConnectAsync("a1", Alice, default);
-        await _tracker.ConnectAsync("a2", Alice, default);
-        await _tracker.ConnectAsync("b1", Bob, default);
+        await _tracker.ConnectAsync("a1", Alice, 10, default);
+        await _tracker.ConnectAsync("a2", Alice, 10, default);
+        await _tracker.ConnectAsync("b1", Bob, 10, default);
         await _tracker.JoinAsync("r", "a1", Alice, 1, default);
 
         Assert.That((await _tracker.JoinAsync("r", "b1", Bob, 1, default)).Status, Is.EqualTo(JoinStatus.RoomFull));
@@ -52,9 +52,22 @@ public sealed class InMemoryPresenceTrackerTests
     }
 
     [Test]
+    public async Task Connect_UserAtCap_RefusedUntilOneDisconnects()
+    {
+        Assert.That(await _tracker.ConnectAsync("c1", Alice, 2, default), Is.True);
+        Assert.That(await _tracker.ConnectAsync("c2", Alice, 2, default), Is.True);
+        Assert.That(await _tracker.ConnectAsync("c3", Alice, 2, default), Is.False);
+        Assert.That(await _tracker.ConnectAsync("b1", Bob, 2, default), Is.True, "the cap is per user");
+
+        await _tracker.DisconnectAsync("c1", "alice", default);
+
+        Assert.That(await _tracker.ConnectAsync("c3", Alice, 2, default), Is.True);
+    }
+
+    [Test]
     public async Task SetStatus_UserInRooms_ReturnsRoomsAndMembersShowStatus()
     {
-        await _tracker.ConnectAsync("c1", Alice, default);
+        await _tracker.ConnectAsync("c1", Alice, 10, default);
         await _tracker.JoinAsync("r1", "c1", Alice, 10, default);
         await _tracker.JoinAsync("r2", "c1", Alice, 10, default);
 
@@ -71,14 +84,14 @@ public sealed class InMemoryPresenceTrackerTests
         {
             var connection = $"c{i}";
             var user = i % 2 == 0 ? Alice : Bob;
-            await _tracker.ConnectAsync(connection, user, default);
+            await _tracker.ConnectAsync(connection, user, 10, default);
             await _tracker.JoinAsync($"room{i % 7}", connection, user, 100, default);
             foreach (var room in await _tracker.GetRoomsAsync(connection, default))
             {
                 await _tracker.LeaveAsync(room, connection, default);
             }
 
-            await _tracker.DisconnectAsync(connection, default);
+            await _tracker.DisconnectAsync(connection, user.UserId, default);
         }
 
         Assert.That(_tracker.EntryCount, Is.EqualTo(0), "rooms, connections and users maps are back to empty (T15, T22)");
