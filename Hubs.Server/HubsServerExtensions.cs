@@ -1,5 +1,6 @@
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
+using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
@@ -22,7 +23,7 @@ internal static class HubsServerExtensions
 
         services.AddHubsAuthentication();
         services.AddHubsTelemetry(builder.Configuration);
-        services.AddHubsRooms();
+        services.AddHubsRooms().AddHubsRedis(builder.Configuration);
         services.AddHealthChecks();
 
         // SignalR logs every HubException (each refusal) at Error. The hub filter already logs each refusal at

@@ -3,7 +3,11 @@ using Hubs.Contracts;
 namespace Hubs.Server.Rooms;
 
 /// <summary>A message before the log gives it its sequence.</summary>
-internal sealed record MessageDraft(string SenderId, string SenderName, string Text, DateTimeOffset SentAt, string? ClientMessageId);
+internal sealed record MessageDraft(string SenderId, string SenderName, string Text, DateTimeOffset SentAt, string? ClientMessageId)
+{
+    public RoomMessage ToMessage(string roomId, long sequence) =>
+        new(roomId, sequence, SenderId, SenderName, Text, SentAt, ClientMessageId);
+}
 
 /// <summary>Per-room sequence and history. Append assigns the next sequence, stores and trims in one atomic step.</summary>
 internal interface IRoomMessageLog

@@ -16,7 +16,7 @@ internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) :
         var log = _logs.GetOrAdd(roomId, static _ => new RoomLog());
         lock (log)
         {
-            var message = new RoomMessage(roomId, log.LastSequence + 1, draft.SenderId, draft.SenderName, draft.Text, draft.SentAt, draft.ClientMessageId);
+            var message = draft.ToMessage(roomId, log.LastSequence + 1);
             log.Messages.AddLast(message);
             log.LastSequence = message.Sequence;
             if (log.Messages.Count > _capacity)

@@ -19,6 +19,7 @@ internal sealed class RoomHub(
     IRoomMessageLog messages,
     RoomEvictions evictions,
     ConnectionDeparture departure,
+    LocalConnections localConnections,
     TypingThrottle typing,
     HubsMetrics metrics,
     TimeProvider time,
@@ -224,17 +225,52 @@ internal sealed class RoomHub(
     public override async Task OnConnectedAsync()
     {
         var user = (HubsUser)Context.Items[typeof(HubsUser)]!;
-        if (!await presence.ConnectAsync(Context.ConnectionId, user, limits.Value.MaxConnectionsPerUser, Aborted))
+
+        // Known locally before it exists in shared presence, so reconciliation never mistakes it for stale.
+        localConnections.Add(Context.ConnectionId, user.UserId);
+        string? refusal = null;
+        try
         {
-            // Closes the connection at once; the close error carries "HubException: rate_limited: …".
+            if (!await presence.ConnectAsync(Context.ConnectionId, user, limits.Value.MaxConnectionsPerUser, Aborted))
+            {
+                refusal = $"{ErrorCodes.RateLimited}: too many connections for this user";
+            }
+        }
+        catch (HubsErrorException error)
+        {
+            refusal = $"{error.Code}: {error.SafeText}";
+        }
+
+        if (refusal is not null)
+        {
+            // Closes the connection at once; the close error carries "HubException: <code>: …".
+            localConnections.Remove(Context.ConnectionId);
             Context.Items.Remove(typeof(HubsUser));
-            throw new HubException($"{ErrorCodes.RateLimited}: too many connections for this user");
+            throw new HubException(refusal);
         }
     }
 
-    public override Task OnDisconnectedAsync(Exception? exception) =>
-        // The connection is gone: its cleanup must finish regardless of ConnectionAborted.
-        departure.DepartAsync(Context.ConnectionId, ((HubsUser)Context.Items[typeof(HubsUser)]!).UserId, CancellationToken.None);
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        if (Context.Items[typeof(HubsUser)] is not HubsUser user)
+        {
+            return;
+        }
+
+        try
+        {
+            // The connection is gone: its cleanup must finish regardless of ConnectionAborted.
+            await departure.DepartAsync(Context.ConnectionId, user.UserId, CancellationToken.None);
+        }
+        catch (HubsErrorException)
+        {
+            // Shared state is unreachable (already logged); reconciliation removes the entries once it is back.
+        }
+        finally
+        {
+            localConnections.Remove(Context.ConnectionId);
+        }
+    }
 
     private async Task LeaveAsync(string roomId, bool announce, CancellationToken cancellationToken)
     {

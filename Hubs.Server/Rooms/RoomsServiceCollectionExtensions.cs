@@ -12,7 +12,7 @@ namespace Hubs.Server.Rooms;
 
 internal static class RoomsServiceCollectionExtensions
 {
-    public static IServiceCollection AddHubsRooms(this IServiceCollection services)
+    public static ISignalRServerBuilder AddHubsRooms(this IServiceCollection services)
     {
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
         services.AddSingleton<IRoomMessageLog, InMemoryRoomMessageLog>();
@@ -20,11 +20,12 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<TypingThrottle>();
         services.AddSingleton<RoomEvictions>();
         services.AddSingleton<ConnectionDeparture>();
+        services.AddSingleton<LocalConnections>();
         services.AddSingleton(sp => new HubArgumentRules(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddScoped<RoomInvocation>();
         services.AddSingleton<RoomHubFilter>();
 
-        services.AddSignalR(hub =>
+        var signalR = services.AddSignalR(hub =>
         {
             // Clients only ever see the "<code>: <text> (ref <id>)" the filter builds (T10).
             hub.EnableDetailedErrors = false;
@@ -35,7 +36,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<IHubProtocol, ContractErrorProtocol>();
         services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
             hub.MaximumReceiveMessageSize = limits.Value.MaxMessageBytes);
-        return services;
+        return signalR;
     }
 
     public static IEndpointRouteBuilder MapHubsRooms(this IEndpointRouteBuilder endpoints)

@@ -16,6 +16,8 @@ internal sealed class HubsMetrics
     private readonly Counter<long> _messagesAccepted;
     private readonly Counter<long> _messagesDelivered;
     private readonly Counter<long> _denials;
+    private readonly Counter<long> _redisFailures;
+    private readonly Counter<long> _nodesReaped;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -25,6 +27,8 @@ internal sealed class HubsMetrics
         _messagesAccepted = meter.CreateCounter<long>("hubs.messages.accepted", "{message}", "Messages stored and broadcast.");
         _messagesDelivered = meter.CreateCounter<long>("hubs.messages.delivered", "{delivery}", "Message deliveries to connections (one per recipient connection).");
         _denials = meter.CreateCounter<long>("hubs.authorization.denials", "{denial}", "Refused connections and invocations by error code.");
+        _redisFailures = meter.CreateCounter<long>("hubs.redis.failures", "{failure}", "Failed Redis calls by operation.");
+        _nodesReaped = meter.CreateCounter<long>("hubs.nodes.reaped", "{node}", "Dead nodes whose presence this node removed.");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -39,6 +43,10 @@ internal sealed class HubsMetrics
         _messagesAccepted.Add(1);
         _messagesDelivered.Add(recipients);
     }
+
+    public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void NodeReaped() => _nodesReaped.Add(1);
 
     public void Denied(string code) => _denials.Add(1, new KeyValuePair<string, object?>("code", code));
 }

@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace Hubs.Server.Infrastructure.Redis;
+
+/// <summary>Readiness: a node that cannot reach Redis takes no new traffic.</summary>
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(1);
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await redis.GetDatabase().PingAsync().WaitAsync(Timeout, cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception error) when (error is RedisException or TimeoutException)
+        {
+            // The description is generic on purpose: the readiness answer is public.
+            return HealthCheckResult.Unhealthy("redis unreachable");
+        }
+    }
+}

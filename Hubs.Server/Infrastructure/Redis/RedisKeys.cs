@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hubs.Server.Infrastructure.Redis;
+
+/// <summary>
+/// Every Redis key Hubs uses, in one place. Keys of one room share a hash tag (<c>{room}</c>) so that the scripts
+/// over them stay within one slot if the deployment moves to Redis Cluster.
+/// </summary>
+internal sealed class RedisKeys(IOptions<RedisOptions> options)
+{
+    private readonly string _p = options.Value.Prefix + ":";
+
+    /// <summary>Set of every room id.</summary>
+    public RedisKey Rooms => _p + "rooms";
+
+    /// <summary>Prefix for scripts that build room keys from ids (<see cref="Room"/> is <c>RoomPrefix + "room:{" + id + "}"</c>).</summary>
+    public string RoomPrefix => _p;
+
+    /// <summary>String: the room's settings as JSON.</summary>
+    public RedisKey Room(string roomId) => $"{_p}room:{{{roomId}}}";
+
+    /// <summary>Set of invited user ids.</summary>
+    public RedisKey Invites(string roomId) => $"{_p}room:{{{roomId}}}:invites";
+
+    /// <summary>Set of kicked user ids.</summary>
+    public RedisKey Kicks(string roomId) => $"{_p}room:{{{roomId}}}:kicks";
+
+    /// <summary>Counter: the room's last sequence.</summary>
+    public RedisKey Sequence(string roomId) => $"{_p}room:{{{roomId}}}:seq";
+
+    /// <summary>Sorted set: stored messages scored by sequence.</summary>
+    public RedisKey History(string roomId) => $"{_p}room:{{{roomId}}}:history";
+
+    /// <summary>Hash: connection id → presence entry JSON, for connections in the room.</summary>
+    public RedisKey RoomConnections(string roomId) => $"{_p}room:{{{roomId}}}:conns";
+
+    /// <summary>Hash: user id → number of that user's connections in the room.</summary>
+    public RedisKey RoomUsers(string roomId) => $"{_p}room:{{{roomId}}}:users";
+
+    /// <summary>Set: rooms a connection has joined.</summary>
+    public RedisKey ConnectionRooms(string connectionId) => $"{_p}conn:{{{connectionId}}}:rooms";
+
+    /// <summary>Prefix of <see cref="ConnectionRooms"/> for scripts that walk a user's connections.</summary>
+    public string ConnectionRoomsPrefix => _p + "conn:{";
+
+    /// <summary>Set: a user's open connections across the cluster.</summary>
+    public RedisKey UserConnections(string userId) => $"{_p}user:{{{userId}}}:conns";
+
+    /// <summary>String: a connected user's status.</summary>
+    public RedisKey UserStatus(string userId) => $"{_p}user:{{{userId}}}:status";
+
+    /// <summary>Set of node ids that have announced themselves.</summary>
+    public RedisKey Nodes => _p + "nodes";
+
+    /// <summary>String with a TTL: present while the node is alive.</summary>
+    public RedisKey NodeAlive(string nodeId) => $"{_p}node:{{{nodeId}}}:alive";
+
+    /// <summary>Hash: connection id → user id, for the node's connections.</summary>
+    public RedisKey NodeConnections(string nodeId) => $"{_p}node:{{{nodeId}}}:conns";
+
+    /// <summary>String with a TTL: the survivor that cleans up a dead node (fencing, so only one does).</summary>
+    public RedisKey NodeReaper(string nodeId) => $"{_p}node:{{{nodeId}}}:reaper";
+
+    /// <summary>Channel prefix of the SignalR backplane.</summary>
+    public RedisChannel BackplanePrefix => RedisChannel.Literal(options.Value.Prefix);
+
+    /// <summary>Pattern matching every key of this deployment (for tests and operators counting keys).</summary>
+    public string AllKeysPattern => _p + "*";
+}

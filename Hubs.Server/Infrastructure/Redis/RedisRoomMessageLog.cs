@@ -1,0 +1,54 @@
+using System.Text.Json;
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+using Hubs.Server.Options;
+using Hubs.Server.Rooms;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hubs.Server.Infrastructure.Redis;
+
+/// <summary>
+/// Per-room sequence and history in Redis. A stored member is <c>"&lt;sequence&gt;|&lt;draft json&gt;"</c> in a sorted set
+/// scored by sequence, so reads by <c>afterSequence</c> are one range query.
+/// </summary>
+internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IOptions<HistoryOptions> history) : IRoomMessageLog
+{
+    private readonly int _capacity = history.Value.MaxMessagesPerRoom;
+
+    public async Task<RoomMessage> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    {
+        var sequence = await redis.WriteAsync("message.append", async db => (long)await db.ScriptEvaluateAsync(
+            RedisScripts.AppendMessage,
+            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId)],
+            [JsonSerializer.Serialize(draft), _capacity]), cancellationToken);
+        if (sequence < 0)
+        {
+            throw HubsErrorException.RoomNotFound();
+        }
+
+        return draft.ToMessage(roomId, sequence);
+    }
+
+    public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>
+        redis.ReadAsync("message.read", async db =>
+        {
+            var members = afterSequence is { } after
+                ? await db.SortedSetRangeByScoreAsync(keys.History(roomId), after, double.PositiveInfinity, Exclude.Start, Order.Ascending, 0, limit)
+                : await db.SortedSetRangeByRankAsync(keys.History(roomId), -limit, -1);
+            return (IReadOnlyList<RoomMessage>)members.Select(m => Parse(roomId, m.ToString())).ToArray();
+        }, cancellationToken);
+
+    public Task<long> GetLastSequenceAsync(string roomId, CancellationToken cancellationToken) =>
+        redis.ReadAsync("message.last", async db => (long?)await db.StringGetAsync(keys.Sequence(roomId)) ?? 0, cancellationToken);
+
+    /// <summary>Sequence and history go with the room in <see cref="RedisRoomStore.DeleteAsync"/>'s script.</summary>
+    public Task DeleteAsync(string roomId, CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static RoomMessage Parse(string roomId, string member)
+    {
+        var bar = member.IndexOf('|');
+        var draft = JsonSerializer.Deserialize<MessageDraft>(member.AsSpan(bar + 1))!;
+        return draft.ToMessage(roomId, long.Parse(member.AsSpan(0, bar)));
+    }
+}

@@ -1,0 +1,133 @@
+namespace Hubs.Server.Infrastructure.Redis;
+
+/// <summary>
+/// Lua scripts: each multi-step change is one script, so it is atomic across every node (no check-then-act between
+/// round trips). StackExchange.Redis sends them by SHA after the first call.
+/// </summary>
+internal static class RedisScripts
+{
+    /// <summary>KEYS: room, rooms. ARGV: json, roomId. 1 when created, 0 when the id is taken.</summary>
+    public const string CreateRoom = """
+        if redis.call('SETNX', KEYS[1], ARGV[1]) == 0 then return 0 end
+        redis.call('SADD', KEYS[2], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>KEYS: room, invites, kicks. ARGV: userId. {json or nil, invited, kicked}.</summary>
+    public const string GetWithGrants = """
+        return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]) }
+        """;
+
+    /// <summary>KEYS: rooms. ARGV: userId, key prefix. Flat {json, invited, kicked, …} for every room.</summary>
+    public const string ListRooms = """
+        local out = {}
+        for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+          local base = ARGV[2] .. 'room:{' .. id .. '}'
+          local json = redis.call('GET', base)
+          if json then
+            table.insert(out, json)
+            table.insert(out, redis.call('SISMEMBER', base .. ':invites', ARGV[1]))
+            table.insert(out, redis.call('SISMEMBER', base .. ':kicks', ARGV[1]))
+          end
+        end
+        return out
+        """;
+
+    /// <summary>KEYS: room, invites, kicks, seq, history, rooms. ARGV: roomId. 1 when deleted.</summary>
+    public const string DeleteRoom = """
+        if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+        redis.call('SREM', KEYS[6], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>KEYS: room, add-to set, remove-from set. ARGV: userId. Invite (add invite, lift kick) or kick (the reverse).</summary>
+    public const string MoveGrant = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('SADD', KEYS[2], ARGV[1])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>KEYS: room, invites. ARGV: userId.</summary>
+    public const string RevokeInvite = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('SREM', KEYS[2], ARGV[1])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: room, seq, history. ARGV: draft json, history size. Sequence, store and trim as one step, so the sequence
+    /// is gapless cluster-wide under concurrent senders. -1 when the room no longer exists.
+    /// </summary>
+    public const string AppendMessage = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        local s = redis.call('INCR', KEYS[2])
+        redis.call('ZADD', KEYS[3], s, s .. '|' .. ARGV[1])
+        redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[2]) + 1))
+        return s
+        """;
+
+    /// <summary>KEYS: user conns, node conns. ARGV: connectionId, cap, userId. 1 when admitted under the cluster-wide cap.</summary>
+    public const string Connect = """
+        if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+        redis.call('SADD', KEYS[1], ARGV[1])
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+        return 1
+        """;
+
+    /// <summary>KEYS: user conns, node conns, connection rooms, user status. ARGV: connectionId.</summary>
+    public const string Disconnect = """
+        redis.call('SREM', KEYS[1], ARGV[1])
+        redis.call('HDEL', KEYS[2], ARGV[1])
+        redis.call('DEL', KEYS[3])
+        if redis.call('SCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, userId, entry json, maxMembers, roomId.
+    /// {status, firstOfUser}: status 0 joined, 1 already joined, 2 room full. First of user is decided here, once (T18).
+    /// </summary>
+    public const string Join = """
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0} end
+        local count = redis.call('HGET', KEYS[2], ARGV[2])
+        if not count and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return {2, 0} end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+        redis.call('SADD', KEYS[3], ARGV[5])
+        if count then return {0, 0} end
+        return {0, 1}
+        """;
+
+    /// <summary>
+    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId. {entry json, lastOfUser} or nil
+    /// when the connection was not in the room. Last of user is decided here, once.
+    /// </summary>
+    public const string Leave = """
+        local entry = redis.call('HGET', KEYS[1], ARGV[1])
+        if not entry then return false end
+        redis.call('HDEL', KEYS[1], ARGV[1])
+        redis.call('SREM', KEYS[3], ARGV[2])
+        local user = cjson.decode(entry)['u']
+        if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
+          redis.call('HDEL', KEYS[2], user)
+          return {entry, 1}
+        end
+        return {entry, 0}
+        """;
+
+    /// <summary>KEYS: user conns, user status. ARGV: status, connection-rooms key prefix. The user's rooms; nothing when not connected.</summary>
+    public const string SetStatus = """
+        local conns = redis.call('SMEMBERS', KEYS[1])
+        if #conns == 0 then return {} end
+        redis.call('SET', KEYS[2], ARGV[1])
+        local seen, rooms = {}, {}
+        for _, c in ipairs(conns) do
+          for _, r in ipairs(redis.call('SMEMBERS', ARGV[2] .. c .. '}:rooms')) do
+            if not seen[r] then seen[r] = true; table.insert(rooms, r) end
+          end
+        end
+        return rooms
+        """;
+}

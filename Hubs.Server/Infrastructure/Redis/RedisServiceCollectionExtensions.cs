@@ -1,0 +1,60 @@
+using Hubs.Server.Options;
+using Hubs.Server.Presence;
+using Hubs.Server.Rooms;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Hubs.Server.Infrastructure.Redis;
+
+internal static class RedisServiceCollectionExtensions
+{
+    /// <summary>
+    /// With <c>Redis:Configuration</c> set: one shared multiplexer for the SignalR backplane and for state, Redis
+    /// implementations of every store, node liveness and a readiness check. Without it: nothing changes.
+    /// </summary>
+    public static void AddHubsRedis(this ISignalRServerBuilder signalR, IConfiguration configuration)
+    {
+        var services = signalR.Services;
+        services.AddValidatedOptions<RedisOptions>(RedisOptions.Section);
+        if (string.IsNullOrWhiteSpace(configuration[$"{RedisOptions.Section}:Configuration"]))
+        {
+            return;
+        }
+
+        services.AddSingleton<IConnectionMultiplexer>(sp => Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value));
+        services.AddSingleton<RedisKeys>();
+        services.AddSingleton<RedisGateway>();
+        services.AddSingleton<NodeIdentity>();
+        services.Replace(ServiceDescriptor.Singleton<IRoomStore, RedisRoomStore>());
+        services.Replace(ServiceDescriptor.Singleton<IRoomMessageLog, RedisRoomMessageLog>());
+        services.AddSingleton<RedisPresenceTracker>();
+        services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
+        services.AddHostedService<NodeLiveness>();
+        services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+
+        signalR.AddStackExchangeRedis(options => { });
+        services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
+            .Configure<IConnectionMultiplexer, RedisKeys>((backplane, redis, keys) =>
+            {
+                backplane.Configuration.ChannelPrefix = keys.BackplanePrefix;
+                backplane.ConnectionFactory = _ => Task.FromResult(redis);
+            });
+    }
+
+    private static ConnectionMultiplexer Connect(RedisOptions options)
+    {
+        var configuration = ConfigurationOptions.Parse(options.Configuration!);
+
+        // Start and keep running while Redis is away: calls fail fast (the gateway answers "unavailable") and the
+        // multiplexer reconnects by itself when Redis returns.
+        configuration.AbortOnConnectFail = false;
+        configuration.BacklogPolicy = BacklogPolicy.FailFast;
+        configuration.ConnectTimeout = 2000;
+        configuration.AsyncTimeout = 1000;
+        configuration.SyncTimeout = 1000;
+        configuration.ClientName ??= "hubs";
+        return ConnectionMultiplexer.Connect(configuration);
+    }
+}
