@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using StackExchange.Redis;
+
+namespace Hubs.Tests.Infrastructure;
+
+/// <summary>
+/// A throwaway <c>redis-server</c> on a free loopback port, with its data in a temporary directory (append-only
+/// file on, so a restart keeps what was acknowledged). When it cannot be started the test fails under CI and is
+/// ignored elsewhere.
+/// </summary>
+internal sealed class RedisServer : IAsyncDisposable
+{
+    private readonly string _directory;
+    private Process? _process;
+
+    private RedisServer(int port, string directory)
+    {
+        Port = port;
+        _directory = directory;
+    }
+
+    public int Port { get; }
+
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    public static async Task<RedisServer> StartAsync()
+    {
+        var executable = FindExecutable();
+        if (executable is null)
+        {
+            const string why = "redis-server is not installed (./test.sh installs it)";
+            if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+            {
+                Assert.Fail(why);
+            }
+
+            Assert.Ignore(why);
+        }
+
+        var server = new RedisServer(FreePort(), Directory.CreateTempSubdirectory("hubs-redis-").FullName);
+        await server.StartProcessAsync();
+        return server;
+    }
+
+    /// <summary>Kills the server (SIGKILL), as a crash or a network cut would.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } process)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>Starts it again on the same port and data directory.</summary>
+    public Task RestartAsync() => StartProcessAsync();
+
+    /// <summary>Keys of this deployment, for baseline comparisons.</summary>
+    public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "hubs:*")
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        return server.Keys(pattern: pattern).Select(k => k.ToString()).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private async Task StartProcessAsync()
+    {
+        var info = new ProcessStartInfo(FindExecutable()!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _directory, "--save", "",
+            "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes",
+        })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},connectTimeout=500");
+                await probe.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
+
+    private static string? FindExecutable() =>
+        new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+        ?? Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(p => Path.Combine(p, "redis-server")).FirstOrDefault(File.Exists);
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
