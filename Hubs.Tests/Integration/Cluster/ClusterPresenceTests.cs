@@ -1,0 +1,124 @@
+using Hubs.Contracts;
+using Hubs.Server.Presence;
+using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Hubs.Tests.Integration.Cluster;
+
+/// <summary>Presence and caps across nodes: decided once in Redis, and nothing left behind.</summary>
+public sealed class ClusterPresenceTests : ClusterFixture
+{
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Hubs:Limits:MaxConnectionsPerUser"] = "3",
+    };
+
+    [Test]
+    public async Task SameUserOnTwoNodesAtOnce_FiftyRounds_OneUserJoinedAndOneUserLeftEachRound()
+    {
+        var room = NewRoomId();
+        var observer = await ConnectAsync(2, "observer");
+        var joined = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserJoined));
+        var left = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserLeft));
+        await observer.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await observer.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        for (var round = 1; round <= 50; round++)
+        {
+            var twins = new[] { Nodes[0].Connection(TestTokens.For("twin")), Nodes[1].Connection(TestTokens.For("twin")) };
+            await Task.WhenAll(twins.Select(async c =>
+            {
+                await c.StartAsync();
+                await c.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+            }));
+            var views = await Task.WhenAll(Nodes.Select((_, i) => (i < 2 ? twins[i] : observer)
+                .InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room)));
+            Assert.That(views.Select(v => string.Join(",", v.Select(m => m.UserId))), Has.All.EqualTo("observer,twin"), $"round {round}: nodes agree");
+
+            await Task.WhenAll(twins.Select(c => c.DisposeAsync().AsTask()));
+            var expected = round;
+            await left.WaitAsync(_ => left.Items.Count >= expected);
+            await observer.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+            Assert.That((joined.Items.Count(e => e.UserId == "twin"), left.Items.Count), Is.EqualTo((round, round)), $"round {round}: once each (T18)");
+        }
+    }
+
+    [Test]
+    public async Task PerUserCap_ConnectionsSpreadOverNodes_OneMoreThanCapClosedWithRateLimited()
+    {
+        ExpectErrorLogs(); // SignalR logs the refused OnConnectedAsync as an error.
+        var open = new[] { await ConnectAsync(0, "capped"), await ConnectAsync(1, "capped"), await ConnectAsync(2, "capped") };
+        var extra = Track(Nodes[0].Connection(TestTokens.For("capped")));
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        extra.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+
+        try
+        {
+            await extra.StartAsync();
+        }
+        catch (Exception error)
+        {
+            closed.TrySetResult(error);
+        }
+
+        var reason = await closed.Task.Within();
+        var other = await ConnectAsync(2, "someone-else");
+        Assert.Multiple(() =>
+        {
+            Assert.That(reason?.Message, Does.Contain("HubException: rate_limited:"));
+            Assert.That(open.Select(c => c.State), Has.All.EqualTo(HubConnectionState.Connected), "the user's connections are not displaced (T16)");
+            Assert.That(other.State, Is.EqualTo(HubConnectionState.Connected), "the cap is per user");
+        });
+    }
+
+    [Test]
+    public async Task ConnectJoinLeaveDisconnectCycles_AcrossNodes_RedisKeysAndMapsBackToBaseline()
+    {
+        var room = NewRoomId();
+        var owner = await ConnectAsync(0, "keeper");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var baselineKeys = await Redis.KeysAsync();
+        var baselineLocal = Nodes.Select(n => n.Services.GetRequiredService<LocalConnections>().Count).ToArray();
+
+        const int workers = 20;
+        const int cyclesPerWorker = 500;
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async worker =>
+        {
+            // One client object per node, started and stopped again each cycle: every start is a new server connection.
+            var perNode = Nodes.Select(n => n.Connection(TestTokens.For($"cycler-{worker}"))).ToArray();
+            for (var cycle = 0; cycle < cyclesPerWorker; cycle++)
+            {
+                var connection = perNode[(worker + cycle) % perNode.Length];
+                await connection.StartAsync();
+                await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+                if (cycle % 2 == 0)
+                {
+                    await connection.InvokeAsync(nameof(IRoomHub.LeaveRoom), room);
+                }
+
+                await connection.StopAsync();
+            }
+
+            foreach (var connection in perNode)
+            {
+                await connection.DisposeAsync();
+            }
+        }));
+
+        await Await.UntilAsync(() => Nodes.Select(n => n.Services.GetRequiredService<LocalConnections>().Count).SequenceEqual(baselineLocal),
+            "every node's connections are gone");
+        var keys = await Redis.KeysAsync();
+        var members = await owner.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+        Assert.Multiple(() =>
+        {
+            Assert.That(keys.Where(k => !k.Contains(":node:")), Is.EqualTo(baselineKeys.Where(k => !k.Contains(":node:"))), "Redis keys back to baseline (T15, T22)");
+            Assert.That(members.Select(m => m.UserId), Is.EqualTo(new[] { "keeper" }));
+        });
+    }
+}
