@@ -23,6 +23,21 @@ internal static class Await
         }
     }
 
+    /// <summary>Polls an asynchronous <paramref name="condition"/> until it holds or the bound passes.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Timeout);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     public static Task<T> Within<T>(this Task<T> task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Timeout);
 
     public static Task Within(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Timeout);

@@ -65,6 +65,12 @@ internal sealed class RedisServer : IAsyncDisposable
         return server.Keys(pattern: pattern).Select(k => k.ToString()).Order(StringComparer.Ordinal).ToArray();
     }
 
+    public async Task<IReadOnlyList<string>> SetMembersAsync(string key)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        return (await redis.GetDatabase().SetMembersAsync(key)).Select(v => v.ToString()).ToArray();
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

@@ -95,9 +95,10 @@ internal sealed partial class NodeLiveness(
                 await departure.DepartAsync(entry.Name!, entry.Value!, cancellationToken);
             }
 
+            // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
             await redis.WriteAsync("node.reap", async db =>
             {
-                await db.KeyDeleteAsync([keys.NodeConnections(other), keys.NodeReaper(other)]);
+                await db.KeyDeleteAsync(keys.NodeConnections(other));
                 return await db.SetRemoveAsync(keys.Nodes, other);
             }, cancellationToken);
             metrics.NodeReaped();
