@@ -12,7 +12,8 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCh
     {
         try
         {
-            await redis.GetDatabase().PingAsync().WaitAsync(Timeout, cancellationToken);
+            // Both connections: commands, and the subscription that carries the backplane's deliveries.
+            await Task.WhenAll(redis.GetDatabase().PingAsync(), redis.GetSubscriber().PingAsync()).WaitAsync(Timeout, cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception error) when (error is RedisException or TimeoutException)

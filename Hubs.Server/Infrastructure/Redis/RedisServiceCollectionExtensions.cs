@@ -54,6 +54,7 @@ internal static class RedisServiceCollectionExtensions
         configuration.ConnectTimeout = 2000;
         configuration.AsyncTimeout = 1000;
         configuration.SyncTimeout = 1000;
+        configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName ??= "hubs";
         return ConnectionMultiplexer.Connect(configuration);
     }
