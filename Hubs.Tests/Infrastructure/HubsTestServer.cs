@@ -11,7 +11,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using StackExchange.Redis;
+
 
 namespace Hubs.Tests.Infrastructure;
 
@@ -100,7 +100,7 @@ internal sealed class HubsTestServer : IAsyncDisposable
         {
             await _app.DisposeAsync();
         }
-        catch (RedisException)
+        catch (StackExchange.Redis.RedisException)
         {
             // The SignalR backplane unsubscribes while disposing; after a test that broke Redis on purpose that call
             // may time out. The node is gone either way.
