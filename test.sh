@@ -3,6 +3,13 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
+# Integration tests start their own throwaway redis-server on free loopback ports; install it when missing.
+if ! command -v redis-server >/dev/null 2>&1; then
+  echo "test.sh: installing redis-server"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+
 results="$PWD/TestResults"
 rm -rf "$results"
 
