@@ -45,6 +45,67 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
+    public async Task JoinLeaveDisconnectStorm_AcrossNodes_EndsWithExactMembershipOnEveryNodeAndBalancedEvents()
+    {
+        var room = NewRoomId();
+        var observer = await ConnectAsync(0, "observer");
+        var joinedEvents = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserJoined));
+        var leftEvents = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserLeft));
+        await observer.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await observer.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var users = Enumerable.Range(0, 6).Select(i => $"stormer{i}").ToArray();
+        var connections = new List<(string User, HubConnection Connection)>();
+        foreach (var user in users)
+        {
+            // Two connections per user, on different nodes.
+            connections.Add((user, await ConnectAsync(connections.Count % 3, user)));
+            connections.Add((user, await ConnectAsync(connections.Count % 3, user)));
+        }
+
+        await Task.WhenAll(connections.Select(async c =>
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                await c.Connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+                await c.Connection.InvokeAsync(nameof(IRoomHub.LeaveRoom), room);
+            }
+
+            await c.Connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        }));
+
+        // Users 0-2 lose both connections (one disconnects, one leaves), users 3-5 keep one.
+        await Task.WhenAll(connections.Select((c, i) => i switch
+        {
+            _ when Array.IndexOf(users, c.User) < 3 && i % 2 == 0 => c.Connection.StopAsync(),
+            _ when Array.IndexOf(users, c.User) < 3 => c.Connection.InvokeAsync(nameof(IRoomHub.LeaveRoom), room),
+            _ when i % 2 == 0 => c.Connection.StopAsync(),
+            _ => Task.CompletedTask,
+        }));
+        var expected = users.Skip(3).Append("observer").Order().ToArray();
+        await leftEvents.WaitAsync(_ => users.Take(3).All(u => leftEvents.Items.Count(e => e.UserId == u) == joinedEvents.Items.Count(e => e.UserId == u)));
+
+        var views = new List<string[]>();
+        for (var node = 0; node < 3; node++)
+        {
+            var viewer = await ConnectAsync(node, $"viewer{node}");
+            await viewer.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+            var members = await viewer.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+            views.Add(members.Select(m => m.UserId).Where(u => !u.StartsWith("viewer", StringComparison.Ordinal)).Order().ToArray());
+        }
+
+        await observer.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+        Assert.Multiple(() =>
+        {
+            Assert.That(views, Has.All.EqualTo(expected), "every node sees the same, correct membership (T17)");
+            foreach (var user in users)
+            {
+                var balance = joinedEvents.Items.Count(e => e.UserId == user) - leftEvents.Items.Count(e => e.UserId == user);
+                Assert.That(balance, Is.EqualTo(expected.Contains(user) ? 1 : 0), $"{user}: announced joins minus leaves");
+            }
+        });
+    }
+
+    [Test]
     public async Task PerUserCap_ConnectionsSpreadOverNodes_OneMoreThanCapClosedWithRateLimited()
     {
         ExpectErrorLogs(); // SignalR logs the refused OnConnectedAsync as an error.
