@@ -66,7 +66,17 @@ internal sealed partial class RoomEvictions(
                 continue;
             }
 
-            await hub.Groups.RemoveFromGroupAsync(entry.ConnectionId, group, cancellationToken);
+            try
+            {
+                // Across nodes the backplane waits for the owning node's acknowledgement; a node that just died never
+                // sends one, and its connection receives nothing anyway.
+                await hub.Groups.RemoveFromGroupAsync(entry.ConnectionId, group, cancellationToken).WaitAsync(GroupChangeTimeout, cancellationToken);
+            }
+            catch (TimeoutException)
+            {
+                Log.GroupRemovalUnacknowledged(logger, entry.ConnectionId, roomId);
+            }
+
             await hub.Clients.Client(entry.ConnectionId).RemovedFromRoom(new RemovedFromRoomEvent(roomId, reason));
             Log.Evicted(logger, entry.ConnectionId, roomId, reason);
             if (outcome.LastOfUser)
@@ -77,8 +87,13 @@ internal sealed partial class RoomEvictions(
         }
     }
 
+    private static readonly TimeSpan GroupChangeTimeout = TimeSpan.FromSeconds(2);
+
     private static partial class Log
     {
+        [LoggerMessage(2, LogLevel.Warning, "Removing connection {ConnectionId} from room {RoomId}'s group was not acknowledged in time")]
+        public static partial void GroupRemovalUnacknowledged(ILogger logger, string connectionId, string roomId);
+
         [LoggerMessage(1, LogLevel.Information, "Removed connection {ConnectionId} from room {RoomId}: {Reason}")]
         public static partial void Evicted(ILogger logger, string connectionId, string roomId, string reason);
     }
