@@ -49,6 +49,13 @@ internal sealed partial class RoomHubFilter(
         {
             throw Refuse(refusal, method, invocationContext.Context.ConnectionId, activity);
         }
+        catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
+        {
+            // The caller went away mid-call: nobody is waiting for an answer, and it is no server failure.
+            Log.InvocationAbandoned(logger, method, invocationContext.Context.ConnectionId);
+            metrics.Invocation(method, "abandoned");
+            throw new HubException($"{ErrorCodes.Unavailable}: the connection closed");
+        }
         catch (Exception exception)
         {
             var refId = RefIds.New();
@@ -157,6 +164,9 @@ internal sealed partial class RoomHubFilter(
 
         [LoggerMessage(2, LogLevel.Error, "Failed {Method} (ref {RefId}) on connection {ConnectionId}")]
         public static partial void InvocationFailed(ILogger logger, Exception exception, string refId, string method, string connectionId);
+
+        [LoggerMessage(4, LogLevel.Debug, "Abandoned {Method} on connection {ConnectionId}: the connection closed")]
+        public static partial void InvocationAbandoned(ILogger logger, string method, string connectionId);
 
         [LoggerMessage(3, LogLevel.Information, "Refused connection {ConnectionId}: not authenticated")]
         public static partial void ConnectRefused(ILogger logger, string connectionId);

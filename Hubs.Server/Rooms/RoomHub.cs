@@ -231,7 +231,8 @@ internal sealed class RoomHub(
         string? refusal = null;
         try
         {
-            if (!await presence.ConnectAsync(Context.ConnectionId, user, limits.Value.MaxConnectionsPerUser, Aborted))
+            // Not cancelled when the client leaves at once: the disconnect that follows undoes exactly this.
+            if (!await presence.ConnectAsync(Context.ConnectionId, user, limits.Value.MaxConnectionsPerUser, CancellationToken.None))
             {
                 refusal = $"{ErrorCodes.RateLimited}: too many connections for this user";
             }

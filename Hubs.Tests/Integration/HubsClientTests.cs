@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hubs.Tests.Integration;
 
@@ -13,12 +14,16 @@ namespace Hubs.Tests.Integration;
 public sealed class HubsClientTests : ServerFixture
 {
     private readonly List<HubsClient> _clients = [];
+    private CapturedLogs _clientLogs = new();
 
     protected override void ConfigureServices(IServiceCollection services)
     {
         services.AddSingleton<ConnectionAborter>();
         services.Configure<HubOptions>(options => options.AddFilter<ConnectionAborter>());
     }
+
+    [SetUp]
+    public void NewClientLogs() => _clientLogs = new CapturedLogs();
 
     [TearDown]
     public async Task DisposeClients()
@@ -145,7 +150,7 @@ public sealed class HubsClientTests : ServerFixture
                 "every message 1..N exactly once, in order");
             Assert.That(tokens.Calls, Is.GreaterThanOrEqualTo(2), "the token provider is asked again on reconnect");
             Assert.That(receiver.JoinedRooms, Is.EqualTo(new[] { room }));
-            Assert.That(receiver.State, Is.EqualTo(HubsConnectionState.Connected));
+            Assert.That(receiver.State, Is.EqualTo(HubsConnectionState.Connected), () => "client log:\n" + _clientLogs.AllText());
         });
     }
 
@@ -231,6 +236,7 @@ public sealed class HubsClientTests : ServerFixture
             SkipNegotiation = true,
             InitialReconnectDelay = TimeSpan.FromMilliseconds(50),
             MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
+            LoggerFactory = LoggerFactory.Create(logging => logging.SetMinimumLevel(LogLevel.Debug).AddProvider(_clientLogs)),
         });
         _clients.Add(client);
         return client;
