@@ -22,6 +22,7 @@ internal sealed partial class RedisGateway
     private readonly IConnectionMultiplexer _redis;
     private readonly HubsMetrics _metrics;
     private readonly ILogger<RedisGateway> _logger;
+    private readonly ResiliencePipeline _guard;
     private readonly ResiliencePipeline _writes;
     private readonly ResiliencePipeline _reads;
 
@@ -35,21 +36,19 @@ internal sealed partial class RedisGateway
             .Handle<RedisTimeoutException>()
             .Handle<TimeoutRejectedException>();
 
-        // One breaker for both pipelines: Redis is one dependency, whichever kind of call notices it is down.
-        var breaker = new CircuitBreakerStrategyOptions
-        {
-            ShouldHandle = transient,
-            FailureRatio = 0.5,
-            MinimumThroughput = 5,
-            SamplingDuration = TimeSpan.FromSeconds(10),
-            BreakDuration = TimeSpan.FromSeconds(2),
-        };
-        var callTimeout = TimeSpan.FromMilliseconds(1000);
-        _writes = new ResiliencePipelineBuilder()
-            .AddTimeout(CallBudget)
-            .AddCircuitBreaker(breaker)
-            .AddTimeout(callTimeout)
+        // One breaker for every call, whichever kind notices first that Redis is down; each attempt has its own timeout.
+        _guard = new ResiliencePipelineBuilder()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = transient,
+                FailureRatio = 0.5,
+                MinimumThroughput = 5,
+                SamplingDuration = TimeSpan.FromSeconds(10),
+                BreakDuration = TimeSpan.FromSeconds(2),
+            })
+            .AddTimeout(TimeSpan.FromMilliseconds(1000))
             .Build();
+        _writes = new ResiliencePipelineBuilder().AddTimeout(CallBudget).Build();
         _reads = new ResiliencePipelineBuilder()
             .AddTimeout(CallBudget)
             .AddRetry(new RetryStrategyOptions
@@ -60,8 +59,6 @@ internal sealed partial class RedisGateway
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
             })
-            .AddCircuitBreaker(breaker)
-            .AddTimeout(TimeSpan.FromMilliseconds(600))
             .Build();
     }
 
@@ -79,7 +76,9 @@ internal sealed partial class RedisGateway
         try
         {
             // StackExchange.Redis takes no token: WaitAsync lets the pipeline's timeouts end the wait.
-            return await pipeline.ExecuteAsync(async token => await call(database).WaitAsync(token), cancellationToken);
+            return await pipeline.ExecuteAsync(
+                async outer => await _guard.ExecuteAsync(async token => await call(database).WaitAsync(token), outer),
+                cancellationToken);
         }
         catch (Exception error) when (error is RedisException or TimeoutRejectedException or BrokenCircuitException)
         {
