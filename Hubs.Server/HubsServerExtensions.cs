@@ -2,10 +2,8 @@ using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Options;
-using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
-using Microsoft.Extensions.Options;
 
 namespace Hubs.Server;
 

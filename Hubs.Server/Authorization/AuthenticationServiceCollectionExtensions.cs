@@ -1,5 +1,4 @@
 using Hubs.Contracts;
-using Hubs.Server.Options;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
