@@ -2,6 +2,7 @@ using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Options;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
 
@@ -32,6 +33,7 @@ internal static class HubsServerExtensions
 
     public static WebApplication MapHubsEndpoints(this WebApplication app)
     {
+        app.UseHubsConnectionGate();
         app.UseAuthentication();
         app.UseAuthorization();
 

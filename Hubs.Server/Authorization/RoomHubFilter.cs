@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 using Hubs.Contracts;
 using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.SignalR;
@@ -17,10 +19,17 @@ internal sealed partial class RoomHubFilter(
     HubArgumentRules rules,
     IRoomStore rooms,
     IPresenceTracker presence,
+    InvocationRateLimiter invocations,
+    IMessageRateLimiter messageBudget,
     HubsMetrics metrics,
     TimeProvider time,
     ILogger<RoomHubFilter> logger) : IHubFilter
 {
+    private const string RefusalsInARow = "hubs.rate.refusals";
+
+    // What each hub method declares, read once per method rather than by reflection on every call.
+    private static readonly ConcurrentDictionary<MethodInfo, MethodPolicy> Policies = new();
+
     public async ValueTask<object?> InvokeMethodAsync(
         HubInvocationContext invocationContext,
         Func<HubInvocationContext, ValueTask<object?>> next)
@@ -30,15 +39,21 @@ internal sealed partial class RoomHubFilter(
         try
         {
             var user = AuthenticatedUser(invocationContext.Context);
-            var action = invocationContext.HubMethod.GetCustomAttribute<RoomActionAttribute>()?.Action
-                ?? throw new InvalidOperationException($"Hub method {method} declares no room action.");
-            rules.Validate(invocationContext.HubMethod.GetParameters(), invocationContext.HubMethodArguments);
+            ThrottleInvocations(invocationContext.Context);
+            var policy = Policies.GetOrAdd(invocationContext.HubMethod, MethodPolicy.Of);
+            rules.Validate(policy.Parameters, invocationContext.HubMethodArguments);
 
             var invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
             invocation.User = user;
-            if (action != RoomAction.None)
+            if (policy.Action != RoomAction.None)
             {
-                invocation.Room = await AuthorizeRoomAsync(invocationContext, user, action);
+                invocation.Room = await AuthorizeRoomAsync(invocationContext, user, policy.Action);
+            }
+
+            if (policy.SpendsMessageBudget
+                && !await messageBudget.TryAcquireAsync(invocation.Room.RoomId, user.UserId, invocationContext.Context.ConnectionAborted))
+            {
+                throw new HubsErrorException(ErrorCodes.RateLimited, "too many messages in this room, slow down");
             }
 
             var result = await next(invocationContext);
@@ -110,6 +125,30 @@ internal sealed partial class RoomHubFilter(
         throw HubsErrorException.Unauthenticated();
     }
 
+    /// <summary>
+    /// Every invocation spends a token of the connection's bucket (T13). A connection that keeps calling through its
+    /// refusals is closed: it is flooding, not retrying.
+    /// </summary>
+    private void ThrottleInvocations(HubCallerContext context)
+    {
+        if (invocations.TryAcquire(context.ConnectionId))
+        {
+            context.Items.Remove(RefusalsInARow);
+            return;
+        }
+
+        var refusals = (context.Items.TryGetValue(RefusalsInARow, out var count) ? (int)count! : 0) + 1;
+        context.Items[RefusalsInARow] = refusals;
+        if (refusals >= invocations.DisconnectAfterRefusals)
+        {
+            Log.FloodDisconnected(logger, context.ConnectionId, refusals);
+            metrics.Denied("flood_disconnect");
+            context.Abort();
+        }
+
+        throw new HubsErrorException(ErrorCodes.RateLimited, "too many requests, slow down");
+    }
+
     private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, HubsUser user, RoomAction action)
     {
         var roomId = RoomIdOf(invocationContext);
@@ -157,8 +196,21 @@ internal sealed partial class RoomHubFilter(
         return new HubException($"{refusal.Code}: {refusal.SafeText} (ref {refId})");
     }
 
+    /// <summary>A hub method's declarations: its room action, its parameters, and whether it spends message budget.</summary>
+    private sealed record MethodPolicy(RoomAction Action, ParameterInfo[] Parameters, bool SpendsMessageBudget)
+    {
+        public static MethodPolicy Of(MethodInfo method) => new(
+            method.GetCustomAttribute<RoomActionAttribute>()?.Action
+                ?? throw new InvalidOperationException($"Hub method {method.Name} declares no room action."),
+            method.GetParameters(),
+            method.GetCustomAttribute<SpendsMessageBudgetAttribute>() is not null);
+    }
+
     private static partial class Log
     {
+        [LoggerMessage(5, LogLevel.Warning, "Closed connection {ConnectionId}: {Refusals} rate-limited calls in a row")]
+        public static partial void FloodDisconnected(ILogger logger, string connectionId, int refusals);
+
         [LoggerMessage(1, LogLevel.Information, "Refused {Method} with {Code} (ref {RefId}) on connection {ConnectionId}")]
         public static partial void InvocationRefused(ILogger logger, string refId, string method, string code, string connectionId);
 

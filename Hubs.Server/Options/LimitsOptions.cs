@@ -63,6 +63,12 @@ internal sealed class HubsOptions
 {
     public const string Section = "Hubs";
 
-    /// <summary>Browser origins allowed to connect (enforced from the abuse-resistance work on).</summary>
+    /// <summary>Browser origins allowed to connect; unset: any in Development, none otherwise.</summary>
     public string[] AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Addresses of reverse proxies whose <c>X-Forwarded-For</c> is believed. Unset: the client address is the
+    /// socket's, and forwarded headers are ignored.
+    /// </summary>
+    public string[] TrustedProxies { get; set; } = [];
 }

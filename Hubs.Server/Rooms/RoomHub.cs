@@ -2,6 +2,7 @@ using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
@@ -183,6 +184,7 @@ internal sealed class RoomHub(
     public Task LeaveRoom(string roomId) => LeaveAsync(roomId, announce: true, Aborted);
 
     [RoomAction(RoomAction.Send)]
+    [SpendsMessageBudget]
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);

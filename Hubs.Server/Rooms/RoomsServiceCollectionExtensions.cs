@@ -2,6 +2,7 @@ using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
@@ -21,6 +22,8 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<RoomEvictions>();
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
+        services.AddSingleton<InvocationRateLimiter>();
+        services.AddSingleton<IMessageRateLimiter, InMemoryMessageRateLimiter>();
         services.AddSingleton(sp => new HubArgumentRules(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddScoped<RoomInvocation>();
         services.AddSingleton<RoomHubFilter>();
@@ -34,8 +37,14 @@ internal static class RoomsServiceCollectionExtensions
         // Replace the JSON protocol SignalR registered with the one that keeps errors in the contract's shape.
         services.RemoveAll<IHubProtocol>();
         services.AddSingleton<IHubProtocol, ContractErrorProtocol>();
-        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
-            hub.MaximumReceiveMessageSize = limits.Value.MaxMessageBytes);
+        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>, IOptions<PresenceOptions>>((hub, limits, presence) =>
+        {
+            hub.MaximumReceiveMessageSize = limits.Value.MaxMessageBytes;
+
+            // A peer that sends nothing (not even a ping) for the presence timeout is dropped and leaves presence (T19).
+            hub.ClientTimeoutInterval = TimeSpan.FromSeconds(presence.Value.TimeoutSeconds);
+            hub.KeepAliveInterval = TimeSpan.FromSeconds(Math.Min(15, presence.Value.TimeoutSeconds / 2.0));
+        });
         return signalR;
     }
 

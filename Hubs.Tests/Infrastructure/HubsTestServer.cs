@@ -51,6 +51,11 @@ internal sealed class HubsTestServer : IAsyncDisposable
             ["Auth:SigningKey"] = TestTokens.SigningKey,
             ["Auth:Issuer"] = TestTokens.Issuer,
             ["Auth:Audience"] = TestTokens.Audience,
+
+            // Functional tests drive the hub far faster than a person would; the tests of the limits set their own.
+            ["Hubs:Limits:InvocationsPerSecondPerConnection"] = "100000",
+            ["Hubs:Limits:MessagesPerSecondPerUserPerRoom"] = "10000",
+            ["Hubs:Limits:ConnectsPerMinutePerAddress"] = "1000000",
         });
         if (settings is not null)
         {
@@ -83,6 +88,8 @@ internal sealed class HubsTestServer : IAsyncDisposable
                     options.AccessTokenProvider = () => Task.FromResult<string?>(token);
                 }
             })
+            // Cluster fixtures use a 3 s presence timeout, which is also the server's client timeout: ping well within it.
+            .WithKeepAliveInterval(TimeSpan.FromSeconds(1))
             .Build();
 
     public async Task<HubConnection> ConnectAsync(string userId, string? name = null, IReadOnlyList<string>? roles = null)

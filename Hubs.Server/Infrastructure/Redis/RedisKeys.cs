@@ -38,6 +38,9 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Hash: user id → number of that user's connections in the room.</summary>
     public RedisKey RoomUsers(string roomId) => $"{_p}room:{{{roomId}}}:users";
 
+    /// <summary>Hash with a TTL: one user's message token bucket in the room.</summary>
+    public RedisKey MessageBudget(string roomId, string userId) => $"{_p}room:{{{roomId}}}:budget:{userId}";
+
     /// <summary>Set: rooms a connection has joined.</summary>
     public RedisKey ConnectionRooms(string connectionId) => $"{_p}conn:{{{connectionId}}}:rooms";
 

@@ -130,4 +130,23 @@ internal static class RedisScripts
         end
         return rooms
         """;
+
+    /// <summary>
+    /// KEYS: bucket. ARGV: tokens per second, burst. 1 when a token was taken. The key expires once the bucket would be
+    /// full again, so idle users leave nothing behind.
+    /// </summary>
+    public const string TokenBucket = """
+        local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local state = redis.call('HMGET', KEYS[1], 't', 'ts')
+        local tokens, stamp = tonumber(state[1]), tonumber(state[2])
+        if not tokens then tokens, stamp = burst, now end
+        tokens = math.min(burst, tokens + (now - stamp) * rate / 1000)
+        local taken = 0
+        if tokens >= 1 then tokens = tokens - 1; taken = 1 end
+        redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
+        redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
+        return taken
+        """;
 }

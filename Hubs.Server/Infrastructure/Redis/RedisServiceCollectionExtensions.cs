@@ -1,5 +1,6 @@
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -29,6 +30,7 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<NodeIdentity>();
         services.Replace(ServiceDescriptor.Singleton<IRoomStore, RedisRoomStore>());
         services.Replace(ServiceDescriptor.Singleton<IRoomMessageLog, RedisRoomMessageLog>());
+        services.Replace(ServiceDescriptor.Singleton<IMessageRateLimiter, RedisMessageRateLimiter>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
         services.AddHostedService<NodeLiveness>();

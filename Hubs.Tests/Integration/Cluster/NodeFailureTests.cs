@@ -43,6 +43,7 @@ public sealed class NodeFailureTests : ClusterFixture
                     o.Transports = HttpTransportType.WebSockets;
                     o.SkipNegotiation = true;
                 })
+                .WithKeepAliveInterval(TimeSpan.FromSeconds(1))
                 .Build());
             await connection.StartAsync();
             await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);

@@ -4,6 +4,7 @@ using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.Http.Features;
@@ -105,6 +106,8 @@ public sealed class RoomHubFilterTests
             new HubArgumentRules(new LimitsOptions()),
             new InMemoryRoomStore(),
             new InMemoryPresenceTracker(),
+            new InvocationRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
+            new InMemoryMessageRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
             services.GetRequiredService<HubsMetrics>(),
             time,
             NullLogger<RoomHubFilter>.Instance);

@@ -1,0 +1,125 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Hubs.Contracts;
+using Hubs.Server.Options;
+using Hubs.Server.Presence;
+using Hubs.Server.Telemetry;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Hubs.Server.RateLimiting;
+
+/// <summary>
+/// Runs in front of routing and authentication for the hub path, so refusals cost no token work: a foreign browser
+/// origin gets 403 (T23); more connection attempts per client address than allowed get 429 with Retry-After (T14);
+/// a node at its connection cap gets 429 (T15). Connection attempts are negotiate requests and transport starts
+/// (WebSocket upgrades, event streams); long-polling requests of an open connection are not attempts.
+/// </summary>
+internal sealed partial class HubConnectionGate : IDisposable
+{
+    private static readonly TimeSpan NodeFullRetryAfter = TimeSpan.FromSeconds(5);
+
+    private readonly RequestDelegate _next;
+    private readonly HashSet<string> _allowedOrigins;
+    private readonly bool _anyOrigin;
+    private readonly LimitsOptions _limits;
+    private readonly LocalConnections _connections;
+    private readonly HubsMetrics _metrics;
+    private readonly ILogger<HubConnectionGate> _logger;
+    private readonly PartitionedRateLimiter<string> _attemptsPerAddress;
+
+    public HubConnectionGate(
+        RequestDelegate next,
+        IOptions<HubsOptions> hubs,
+        IOptions<LimitsOptions> limits,
+        IHostEnvironment environment,
+        LocalConnections connections,
+        HubsMetrics metrics,
+        ILogger<HubConnectionGate> logger)
+    {
+        _next = next;
+        _limits = limits.Value;
+        _connections = connections;
+        _metrics = metrics;
+        _logger = logger;
+        _allowedOrigins = new HashSet<string>(hubs.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+
+        // The contract: with no list configured, Development accepts any browser origin and other environments none.
+        _anyOrigin = _allowedOrigins.Count == 0 && environment.IsDevelopment();
+        var perMinute = _limits.ConnectsPerMinutePerAddress;
+        _attemptsPerAddress = PartitionedRateLimiter.Create<string, string>(address => RateLimitPartition.GetSlidingWindowLimiter(
+            address,
+            _ => new SlidingWindowRateLimiterOptions
+            {
+                PermitLimit = perMinute,
+                Window = TimeSpan.FromMinutes(1),
+                SegmentsPerWindow = 6,
+                QueueLimit = 0,
+            }));
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments(HubRoutes.Rooms) || !IsConnectionAttempt(context.Request, context))
+        {
+            await _next(context);
+            return;
+        }
+
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && !_anyOrigin && !_allowedOrigins.Contains(origin.TrimEnd('/')))
+        {
+            Log.OriginRefused(_logger);
+            _metrics.Denied("origin");
+            context.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
+        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+        using var lease = _attemptsPerAddress.AttemptAcquire(address);
+        if (!lease.IsAcquired)
+        {
+            Log.AttemptsExceeded(_logger);
+            _metrics.Denied(ErrorCodes.RateLimited);
+            Refuse(context, lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10));
+            return;
+        }
+
+        if (_connections.Count >= _limits.MaxConnectionsPerNode)
+        {
+            Log.NodeFull(_logger, _connections.Count);
+            _metrics.Denied("node_full");
+            Refuse(context, NodeFullRetryAfter);
+            return;
+        }
+
+        await _next(context);
+    }
+
+    public void Dispose() => _attemptsPerAddress.Dispose();
+
+    private static bool IsConnectionAttempt(HttpRequest request, HttpContext context) =>
+        request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
+        || context.WebSockets.IsWebSocketRequest
+        || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.Ordinal));
+
+    private static void Refuse(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        context.Response.Headers[HeaderNames.RetryAfter] =
+            Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static partial class Log
+    {
+        // No address or origin text in these lines: ids and codes only (T26).
+        [LoggerMessage(1, LogLevel.Information, "Refused a hub connection attempt: origin not allowed")]
+        public static partial void OriginRefused(ILogger logger);
+
+        [LoggerMessage(2, LogLevel.Information, "Refused a hub connection attempt: too many attempts from one address")]
+        public static partial void AttemptsExceeded(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "Refused a hub connection attempt: node is at its cap with {ConnectionCount} connections")]
+        public static partial void NodeFull(ILogger logger, int connectionCount);
+    }
+}
