@@ -11,6 +11,7 @@ internal enum JoinStatus
     Joined,
     AlreadyJoined,
     RoomFull,
+    TooManyRooms,
 }
 
 /// <summary>Outcome of a join: <see cref="FirstOfUser"/> is true for exactly one connection of a user (T18).</summary>
@@ -34,8 +35,11 @@ internal interface IPresenceTracker
     /// <summary>Forgets a connection; callers leave its rooms first (see <see cref="ConnectionDeparture"/>).</summary>
     Task DisconnectAsync(string connectionId, string userId, CancellationToken cancellationToken);
 
-    /// <summary>Adds the connection to the room unless the room already holds <paramref name="maxMembers"/> other users.</summary>
-    Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, CancellationToken cancellationToken);
+    /// <summary>
+    /// Adds the connection to the room unless the room already holds <paramref name="maxMembers"/> other users or the
+    /// connection is already in <paramref name="maxRoomsPerConnection"/> rooms (T15).
+    /// </summary>
+    Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, int maxRoomsPerConnection, CancellationToken cancellationToken);
 
     Task<LeaveOutcome> LeaveAsync(string roomId, string connectionId, CancellationToken cancellationToken);
 

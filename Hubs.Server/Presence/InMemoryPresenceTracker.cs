@@ -55,7 +55,7 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
         return Task.CompletedTask;
     }
 
-    public Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, CancellationToken cancellationToken)
+    public Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, int maxRoomsPerConnection, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -67,6 +67,11 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
             if (connections.ContainsKey(connectionId))
             {
                 return Task.FromResult(new JoinOutcome(JoinStatus.AlreadyJoined, false));
+            }
+
+            if (_connections.TryGetValue(connectionId, out var joining) && joining.Rooms.Count >= maxRoomsPerConnection)
+            {
+                return Task.FromResult(new JoinOutcome(JoinStatus.TooManyRooms, false));
             }
 
             var firstOfUser = !connections.Values.Any(e => e.User.UserId == user.UserId);

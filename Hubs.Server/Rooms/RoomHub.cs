@@ -146,10 +146,13 @@ internal sealed class RoomHub(
     public async Task<JoinRoomResult> JoinRoom(string roomId)
     {
         var room = invocation.Room;
-        var outcome = await presence.JoinAsync(roomId, Context.ConnectionId, Caller, room.MaxMembers, Aborted);
-        if (outcome.Status == JoinStatus.RoomFull)
+        var outcome = await presence.JoinAsync(roomId, Context.ConnectionId, Caller, room.MaxMembers, limits.Value.MaxRoomsPerConnection, Aborted);
+        switch (outcome.Status)
         {
-            throw new HubsErrorException(ErrorCodes.RoomFull, "the room is full");
+            case JoinStatus.RoomFull:
+                throw new HubsErrorException(ErrorCodes.RoomFull, "the room is full");
+            case JoinStatus.TooManyRooms:
+                throw new HubsErrorException(ErrorCodes.RateLimited, "this connection is in too many rooms");
         }
 
         var group = RoomGroups.For(roomId);

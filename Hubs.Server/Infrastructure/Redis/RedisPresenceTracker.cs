@@ -26,18 +26,19 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
             [keys.UserConnections(userId), keys.NodeConnections(node.Id), keys.ConnectionRooms(connectionId), keys.UserStatus(userId)],
             [connectionId]), cancellationToken);
 
-    public Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, CancellationToken cancellationToken) =>
+    public Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, int maxRoomsPerConnection, CancellationToken cancellationToken) =>
         redis.WriteAsync("presence.join", async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Join,
                 [keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId)],
-                [connectionId, user.UserId, Entry.Serialize(connectionId, user), maxMembers, roomId]))!;
+                [connectionId, user.UserId, Entry.Serialize(connectionId, user), maxMembers, roomId, maxRoomsPerConnection]))!;
             var status = (long)result[0] switch
             {
                 0 => JoinStatus.Joined,
                 1 => JoinStatus.AlreadyJoined,
-                _ => JoinStatus.RoomFull,
+                2 => JoinStatus.RoomFull,
+                _ => JoinStatus.TooManyRooms,
             };
             return new JoinOutcome(status, (long)result[1] == 1);
         }, cancellationToken);

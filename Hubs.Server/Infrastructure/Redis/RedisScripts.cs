@@ -86,11 +86,13 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, userId, entry json, maxMembers, roomId.
-    /// {status, firstOfUser}: status 0 joined, 1 already joined, 2 room full. First of user is decided here, once (T18).
+    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, userId, entry json, maxMembers, roomId,
+    /// maxRoomsPerConnection. {status, firstOfUser}: status 0 joined, 1 already joined, 2 room full, 3 too many rooms.
+    /// First of user is decided here, once (T18).
     /// </summary>
     public const string Join = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0} end
+        if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return {3, 0} end
         local count = redis.call('HGET', KEYS[2], ARGV[2])
         if not count and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return {2, 0} end
         redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])

@@ -20,9 +20,9 @@ public sealed class InMemoryPresenceTrackerTests
         await _tracker.ConnectAsync("c1", Alice, 10, default);
         await _tracker.ConnectAsync("c2", Alice, 10, default);
 
-        var first = await _tracker.JoinAsync("r", "c1", Alice, 10, default);
-        var second = await _tracker.JoinAsync("r", "c2", Alice, 10, default);
-        var again = await _tracker.JoinAsync("r", "c2", Alice, 10, default);
+        var first = await _tracker.JoinAsync("r", "c1", Alice, 10, 100, default);
+        var second = await _tracker.JoinAsync("r", "c2", Alice, 10, 100, default);
+        var again = await _tracker.JoinAsync("r", "c2", Alice, 10, 100, default);
         var leaveOne = await _tracker.LeaveAsync("r", "c1", default);
         var leaveTwo = await _tracker.LeaveAsync("r", "c2", default);
         var leaveTwice = await _tracker.LeaveAsync("r", "c2", default);
@@ -44,10 +44,10 @@ public sealed class InMemoryPresenceTrackerTests
         await _tracker.ConnectAsync("a1", Alice, 10, default);
         await _tracker.ConnectAsync("a2", Alice, 10, default);
         await _tracker.ConnectAsync("b1", Bob, 10, default);
-        await _tracker.JoinAsync("r", "a1", Alice, 1, default);
+        await _tracker.JoinAsync("r", "a1", Alice, 1, 100, default);
 
-        Assert.That((await _tracker.JoinAsync("r", "b1", Bob, 1, default)).Status, Is.EqualTo(JoinStatus.RoomFull));
-        Assert.That((await _tracker.JoinAsync("r", "a2", Alice, 1, default)).Status, Is.EqualTo(JoinStatus.Joined));
+        Assert.That((await _tracker.JoinAsync("r", "b1", Bob, 1, 100, default)).Status, Is.EqualTo(JoinStatus.RoomFull));
+        Assert.That((await _tracker.JoinAsync("r", "a2", Alice, 1, 100, default)).Status, Is.EqualTo(JoinStatus.Joined));
         Assert.That(await _tracker.CountMembersAsync("r", default), Is.EqualTo(1));
     }
 
@@ -68,8 +68,8 @@ public sealed class InMemoryPresenceTrackerTests
     public async Task SetStatus_UserInRooms_ReturnsRoomsAndMembersShowStatus()
     {
         await _tracker.ConnectAsync("c1", Alice, 10, default);
-        await _tracker.JoinAsync("r1", "c1", Alice, 10, default);
-        await _tracker.JoinAsync("r2", "c1", Alice, 10, default);
+        await _tracker.JoinAsync("r1", "c1", Alice, 10, 100, default);
+        await _tracker.JoinAsync("r2", "c1", Alice, 10, 100, default);
 
         var rooms = await _tracker.SetStatusAsync("alice", PresenceStatus.Away, default);
 
@@ -85,7 +85,7 @@ public sealed class InMemoryPresenceTrackerTests
             var connection = $"c{i}";
             var user = i % 2 == 0 ? Alice : Bob;
             await _tracker.ConnectAsync(connection, user, 10, default);
-            await _tracker.JoinAsync($"room{i % 7}", connection, user, 100, default);
+            await _tracker.JoinAsync($"room{i % 7}", connection, user, 100, 100, default);
             foreach (var room in await _tracker.GetRoomsAsync(connection, default))
             {
                 await _tracker.LeaveAsync(room, connection, default);
