@@ -37,7 +37,8 @@ internal static class RoomsServiceCollectionExtensions
         // Replace the JSON protocol SignalR registered with the one that keeps errors in the contract's shape.
         services.RemoveAll<IHubProtocol>();
         services.AddSingleton<IHubProtocol, ContractErrorProtocol>();
-        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>, IOptions<PresenceOptions>>((hub, limits, presence) =>
+        // The room hub's own options: SignalR reads these for RoomHub and does not fall back to the global ones.
+        services.AddOptions<HubOptions<RoomHub>>().Configure<IOptions<LimitsOptions>, IOptions<PresenceOptions>>((hub, limits, presence) =>
         {
             hub.MaximumReceiveMessageSize = limits.Value.MaxMessageBytes;
 

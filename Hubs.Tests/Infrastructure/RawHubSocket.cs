@@ -18,6 +18,7 @@ internal sealed class RawHubSocket : IAsyncDisposable
     public static async Task<RawHubSocket> ConnectAsync(Uri hubUrl, string token, bool handshake = true)
     {
         var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
         var uri = new UriBuilder(hubUrl) { Scheme = hubUrl.Scheme == "https" ? "wss" : "ws", Query = $"access_token={token}" }.Uri;
         await socket.ConnectAsync(uri, CancellationToken.None);
         var raw = new RawHubSocket(socket);
@@ -36,9 +37,17 @@ internal sealed class RawHubSocket : IAsyncDisposable
     public Task SendBytesAsync(byte[] bytes, bool endOfMessage = true) =>
         Socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage, CancellationToken.None);
 
-    /// <summary>Sends a non-blocking invocation (no id, no answer expected).</summary>
+    private int _nextInvocationId;
+
+    /// <summary>Sends an invocation (the answer arrives as a completion message the caller may read or ignore).</summary>
     public Task InvokeAsync(string target, params object[] arguments) =>
-        SendTextAsync(System.Text.Json.JsonSerializer.Serialize(new { type = 1, target, arguments }) + RecordSeparator);
+        SendTextAsync(System.Text.Json.JsonSerializer.Serialize(new
+        {
+            type = 1,
+            invocationId = Interlocked.Increment(ref _nextInvocationId).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            target,
+            arguments,
+        }) + RecordSeparator);
 
     public async Task<string> ReceiveTextAsync()
     {

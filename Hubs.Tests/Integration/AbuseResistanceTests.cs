@@ -102,3 +102,121 @@ public sealed class ConnectionGateTests : ServerFixture
         },
     });
 }
+
+/// <summary>T13, T15, T19 on one node with small limits.</summary>
+public sealed class InvocationLimitTests : ServerFixture
+{
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Hubs:Limits:InvocationsPerSecondPerConnection"] = "5",
+        ["Hubs:Limits:MessagesPerSecondPerUserPerRoom"] = "2",
+        ["Hubs:Limits:MaxRoomsPerConnection"] = "2",
+        ["Hubs:Presence:TimeoutSeconds"] = "3",
+    };
+
+    [Test]
+    public async Task T13_FloodingConnection_RateLimitedThenDisconnected_OtherUsersMessagesKeepArriving()
+    {
+        var room = NewRoomId();
+        var flooder = await ConnectAsync("flo");
+        var steady = await ConnectAsync("sue");
+        var reader = await ConnectAsync("rex");
+        var received = new EventRecorder<RoomMessage>(reader, nameof(IRoomClient.MessageReceived));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flooder.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        await reader.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        foreach (var member in new[] { flooder, steady, reader })
+        {
+            await member.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        }
+
+        var outcomes = new List<string>();
+        var flood = Task.Run(async () =>
+        {
+            for (var i = 0; i < 200 && flooder.State == HubConnectionState.Connected; i++)
+            {
+                try
+                {
+                    await flooder.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, $"spam {i}"));
+                    outcomes.Add("ok");
+                }
+                catch (Microsoft.AspNetCore.SignalR.HubException error)
+                {
+                    outcomes.Add(error.Message.Split(':')[0]);
+                }
+                catch (Exception) when (flooder.State != HubConnectionState.Connected)
+                {
+                    break;
+                }
+            }
+        });
+        for (var i = 0; i < 3; i++)
+        {
+            await steady.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, $"steady {i}"));
+        }
+
+        await closed.Task.Within();
+        await flood.Within();
+        await received.WaitAsync(_ => received.Items.Count(m => m.SenderId == "sue") == 3);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes.Count(o => o == "ok"), Is.EqualTo(4), "the message burst is twice the rate");
+            Assert.That(outcomes.Skip(4), Has.All.EqualTo(ErrorCodes.RateLimited));
+            Assert.That(outcomes.Count, Is.LessThan(200), "the flooder was disconnected rather than served forever");
+            Assert.That(received.Items.Where(m => m.SenderId == "sue").Select(m => m.Text), Is.EqualTo(new[] { "steady 0", "steady 1", "steady 2" }));
+        });
+    }
+
+    [Test]
+    public async Task T15_RoomsPerConnection_OnePastTheCapRefusedWithRateLimited()
+    {
+        var connection = await ConnectAsync("roamer");
+        var rooms = new[] { NewRoomId(), NewRoomId(), NewRoomId() };
+        foreach (var room in rooms)
+        {
+            await connection.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        }
+
+        await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), rooms[0]);
+        await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), rooms[1]);
+        var refusal = await HubAssert.RefusedAsync(() => connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), rooms[2]), ErrorCodes.RateLimited);
+
+        Assert.That(refusal, Does.Contain("too many rooms"));
+    }
+
+    [Test]
+    public async Task T19_SilentPeer_DroppedAndLeavesPresenceWithinTimeout()
+    {
+        var room = NewRoomId();
+        var observer = await ConnectAsync("observer");
+        var left = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserLeft));
+        await observer.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await observer.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        // A client whose keep-alive never fires: after joining it sends nothing at all, as a hung peer would.
+        var silent = Track(new HubConnectionBuilder()
+            .WithUrl(Server.HubUrl, o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For("silent"));
+                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+            })
+            .WithKeepAliveInterval(TimeSpan.FromHours(1))
+            .WithServerTimeout(TimeSpan.FromHours(2))
+            .Build());
+        await silent.StartAsync();
+        await silent.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        var gone = await left.WaitAsync(e => e.UserId == "silent", TimeSpan.FromSeconds(15));
+        var members = await observer.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+
+        Assert.That(gone.RoomId, Is.EqualTo(room));
+        Assert.That(members.Select(m => m.UserId), Is.EqualTo(new[] { "observer" }));
+        await Await.UntilAsync(() => silent.State == HubConnectionState.Disconnected, "the server closed the silent connection");
+    }
+}
