@@ -25,6 +25,10 @@ internal static class HubsServerExtensions
         services.AddHubsRooms().AddHubsRedis(builder.Configuration);
         services.AddHealthChecks();
 
+        // Request start/finish lines carry the full URL, query string and so access_token or ticket included (T4):
+        // never written, whatever the configured level. Registered after configuration, so it wins over it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
         // SignalR logs every HubException (each refusal) at Error. The hub filter already logs each refusal at
         // Information and each failure at Error with the ref id the client sees, so that category adds only noise.
         builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
@@ -38,6 +42,7 @@ internal static class HubsServerExtensions
         app.UseAuthorization();
 
         app.MapHubsRooms();
+        app.MapConnectionTickets();
         app.MapHealthChecks(HubRoutes.Live, new() { Predicate = _ => false });
         app.MapHealthChecks(HubRoutes.Ready);
         if (app.Environment.IsDevelopment())

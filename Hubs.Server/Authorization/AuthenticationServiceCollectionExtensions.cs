@@ -17,6 +17,7 @@ internal static class AuthenticationServiceCollectionExtensions
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section).ValidateOnStart();
         services.AddSingleton<SigningKeyProvider>();
         services.AddSingleton<JwtTokenFactory>();
+        services.AddSingleton<ITicketStore, InMemoryTicketStore>();
 
         // Bearer tokens need no data protection; ephemeral keys keep nodes from writing a key ring to disk.
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
@@ -44,17 +45,24 @@ internal static class AuthenticationServiceCollectionExtensions
                 };
                 jwt.Events = new JwtBearerEvents
                 {
-                    OnMessageReceived = context =>
+                    OnMessageReceived = async context =>
                     {
-                        // WebSockets and SSE cannot send headers from browsers: accept the query value on the hub path only.
+                        // WebSockets and SSE cannot send headers from browsers: accept the query value on the hub path
+                        // only, where it is either a JWT or a single-use ticket that stands for one (T4).
                         if (string.IsNullOrEmpty(context.Token)
                             && context.HttpContext.Request.Path.StartsWithSegments(HubRoutes.Rooms)
                             && context.Request.Query.TryGetValue("access_token", out var token))
                         {
-                            context.Token = token.ToString();
-                        }
+                            var tickets = context.HttpContext.RequestServices.GetRequiredService<ITicketStore>();
+                            var resolved = await ConnectionTickets.ResolveAsync(token.ToString(), tickets, context.HttpContext.RequestAborted);
+                            if (resolved is null)
+                            {
+                                context.Fail("The ticket is unknown, used or expired.");
+                                return;
+                            }
 
-                        return Task.CompletedTask;
+                            context.Token = resolved;
+                        }
                     },
                     OnTokenValidated = context =>
                     {

@@ -53,6 +53,9 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>String: a connected user's status.</summary>
     public RedisKey UserStatus(string userId) => $"{_p}user:{{{userId}}}:status";
 
+    /// <summary>String with a 30 s TTL: the JWT a single-use connection ticket stands for.</summary>
+    public RedisKey Ticket(string ticket) => $"{_p}ticket:{ticket}";
+
     /// <summary>Set of node ids that have announced themselves.</summary>
     public RedisKey Nodes => _p + "nodes";
 

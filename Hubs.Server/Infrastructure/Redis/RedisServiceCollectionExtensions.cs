@@ -1,3 +1,4 @@
+using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
@@ -31,6 +32,7 @@ internal static class RedisServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<IRoomStore, RedisRoomStore>());
         services.Replace(ServiceDescriptor.Singleton<IRoomMessageLog, RedisRoomMessageLog>());
         services.Replace(ServiceDescriptor.Singleton<IMessageRateLimiter, RedisMessageRateLimiter>());
+        services.Replace(ServiceDescriptor.Singleton<ITicketStore, RedisTicketStore>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
         services.AddHostedService<NodeLiveness>();
