@@ -12,7 +12,56 @@ public sealed class ClusterPresenceTests : ClusterFixture
     protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
     {
         ["Hubs:Limits:MaxConnectionsPerUser"] = "3",
+        ["Hubs:Limits:MessagesPerSecondPerUserPerRoom"] = "2",
     };
+
+    [Test]
+    public async Task T13_MessageBudget_OneUserOnThreeNodes_SharesOneBudget()
+    {
+        var room = NewRoomId();
+        var connections = new[] { await ConnectAsync(0, "chatty"), await ConnectAsync(1, "chatty"), await ConnectAsync(2, "chatty") };
+        await connections[0].InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        foreach (var connection in connections)
+        {
+            await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        }
+
+        var accepted = 0;
+        var refused = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            try
+            {
+                await connections[i % 3].InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, $"m{i}"));
+                accepted++;
+            }
+            catch (Microsoft.AspNetCore.SignalR.HubException error) when (error.Message.StartsWith(ErrorCodes.RateLimited, StringComparison.Ordinal))
+            {
+                refused++;
+            }
+        }
+
+        // Burst 4 for the user in the room, wherever the user's connections are; per node it would have been 4 each.
+        Assert.That(accepted, Is.InRange(4, 5), "one budget across nodes (a token may refill during the loop)");
+        Assert.That(refused, Is.EqualTo(12 - accepted));
+    }
+
+    [Test]
+    public async Task T4_TicketIssuedOnOneNode_RedeemableOnAnotherExactlyOnce()
+    {
+        using var http = new System.Net.Http.HttpClient();
+        using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(Nodes[0].BaseAddress, HubRoutes.Ticket));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", TestTokens.For("traveller"));
+        var response = await http.SendAsync(request);
+        var ticket = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("ticket").GetString()!;
+
+        await using (await RawHubSocket.ConnectAsync(Nodes[1].HubUrl, ticket))
+        {
+        }
+
+        Assert.That(async () => await RawHubSocket.ConnectAsync(Nodes[2].HubUrl, ticket), Throws.InstanceOf<System.Net.WebSockets.WebSocketException>(),
+            "used once, anywhere");
+    }
 
     [Test]
     public async Task SameUserOnTwoNodesAtOnce_FiftyRounds_OneUserJoinedAndOneUserLeftEachRound()
