@@ -17,12 +17,12 @@ public sealed class AccessChangeTests : ServerFixture
     private static IEnumerable<TestCaseData> Changes()
     {
         yield return new TestCaseData(new Change("revoke", RoomPermission.Private, RemovalReasons.Revoked,
-            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.RevokeInvite), room, "bob"))).SetName("RevokeInvite_JoinedMember_RemovedAndReceivesNothingMore");
+            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.RevokeInvite), room, "bob"))).SetName("T8_RevokeInvite_JoinedMember_RemovedAndReceivesNothingMore");
         yield return new TestCaseData(new Change("kick", RoomPermission.Public, RemovalReasons.Kicked,
-            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "bob"))).SetName("KickUser_JoinedMember_RemovedAndReceivesNothingMore");
+            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "bob"))).SetName("T8_KickUser_JoinedMember_RemovedAndReceivesNothingMore");
         yield return new TestCaseData(new Change("stricter", RoomPermission.Public, RemovalReasons.Revoked,
             (owner, room) => owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.UpdateRoom), new UpdateRoomRequest(room, Permission: RoomPermission.Restricted, AllowedRoles: ["staff"]))))
-            .SetName("UpdateRoom_StricterPermission_MemberWithoutRoleRemovedAndReceivesNothingMore");
+            .SetName("T8_UpdateRoom_StricterPermission_MemberWithoutRoleRemovedAndReceivesNothingMore");
     }
 
     [TestCaseSource(nameof(Changes))]
@@ -83,7 +83,7 @@ public sealed class AccessChangeTests : ServerFixture
     }
 
     [Test]
-    public async Task DeleteRoom_JoinedMembers_RemovedWithDeletedAndRoomGone()
+    public async Task T8_DeleteRoom_JoinedMembers_RemovedWithDeletedAndRoomGone()
     {
         var room = NewRoomId();
         var alice = await Connect("alice");

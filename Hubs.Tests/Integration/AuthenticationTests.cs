@@ -11,17 +11,17 @@ public sealed class AuthenticationTests : ServerFixture
 {
     private static IEnumerable<TestCaseData> BadTokens()
     {
-        yield return new TestCaseData(TestTokens.For("alice", key: "an-attacker-chosen-key-0123456789abcdef")).SetName("Connect_ForgedSignature_Refused401");
-        yield return new TestCaseData(TestTokens.Unsigned("alice")).SetName("Connect_AlgNoneUnsigned_Refused401");
-        yield return new TestCaseData(TestTokens.For("alice", issuer: "someone-else")).SetName("Connect_WrongIssuer_Refused401");
-        yield return new TestCaseData(TestTokens.For("alice", audience: "another-app")).SetName("Connect_WrongAudience_Refused401");
-        yield return new TestCaseData(TestTokens.For("alice", lifetime: TimeSpan.FromMinutes(-2))).SetName("Connect_ExpiredBeyondSkew_Refused401");
-        yield return new TestCaseData(TestTokens.For(null)).SetName("Connect_NoSubject_Refused401");
-        yield return new TestCaseData(TestTokens.For("")).SetName("Connect_EmptySubject_Refused401");
-        yield return new TestCaseData("not-a-jwt").SetName("Connect_Garbage_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", key: "an-attacker-chosen-key-0123456789abcdef")).SetName("T2_Connect_ForgedSignature_Refused401");
+        yield return new TestCaseData(TestTokens.Unsigned("alice")).SetName("T2_Connect_AlgNoneUnsigned_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", issuer: "someone-else")).SetName("T2_Connect_WrongIssuer_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", audience: "another-app")).SetName("T2_Connect_WrongAudience_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", lifetime: TimeSpan.FromMinutes(-2))).SetName("T2_Connect_ExpiredBeyondSkew_Refused401");
+        yield return new TestCaseData(TestTokens.For(null)).SetName("T2_Connect_NoSubject_Refused401");
+        yield return new TestCaseData(TestTokens.For("")).SetName("T2_Connect_EmptySubject_Refused401");
+        yield return new TestCaseData("not-a-jwt").SetName("T2_Connect_Garbage_Refused401");
         // Secrets that appear in tutorials and defaults: none of them is a key here (T1).
-        yield return new TestCaseData(TestTokens.For("alice", key: "your-256-bit-secret-your-256-bit-secret")).SetName("Connect_WellKnownTutorialKey_Refused401");
-        yield return new TestCaseData(TestTokens.For("alice", key: "super-secret-key-change-me-please-0000")).SetName("Connect_WellKnownDefaultKey_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", key: "your-256-bit-secret-your-256-bit-secret")).SetName("T1_Connect_WellKnownTutorialKey_Refused401");
+        yield return new TestCaseData(TestTokens.For("alice", key: "super-secret-key-change-me-please-0000")).SetName("T1_Connect_WellKnownDefaultKey_Refused401");
     }
 
     [TestCaseSource(nameof(BadTokens))]
@@ -62,7 +62,7 @@ public sealed class AuthenticationTests : ServerFixture
     }
 
     [Test]
-    public async Task Connection_TokenExpires_ServerClosesItAndLaterCallsDoNotRun()
+    public async Task T3_Connection_TokenExpires_ServerClosesItAndLaterCallsDoNotRun()
     {
         await using var connection = Server.Connection(TestTokens.For("shortlived", lifetime: TimeSpan.FromSeconds(3)));
         var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -85,7 +85,7 @@ public sealed class AuthenticationTests : ServerFixture
     }
 
     [Test]
-    public async Task QueryStringToken_FullSession_NeverAppearsInServerLogs()
+    public async Task T26_QueryStringToken_FullSession_NeitherTokenNorMessageTextInServerLogs()
     {
         var token = TestTokens.For("quinn");
         await using var connection = Track(Server.Connection(token));

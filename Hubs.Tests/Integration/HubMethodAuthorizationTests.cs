@@ -12,7 +12,7 @@ public sealed class HubMethodAuthorizationTests : ServerFixture
     private static readonly string[] AuthenticationOnly = [nameof(IRoomHub.CreateRoom), nameof(IRoomHub.ListRooms), nameof(IRoomHub.SetStatus)];
 
     private static IEnumerable<TestCaseData> Methods() =>
-        typeof(IRoomHub).GetMethods().Select(m => new TestCaseData(m.Name).SetName($"{m.Name}_CallerWithoutRight_Refused"));
+        typeof(IRoomHub).GetMethods().Select(m => new TestCaseData(m.Name).SetName($"T5_{m.Name}_CallerWithoutRight_Refused"));
 
     [TestCaseSource(nameof(Methods))]
     public async Task Method_CallerWithoutRight_Refused(string methodName)

@@ -43,7 +43,7 @@ public sealed class InvalidInputTests : ServerFixture
 
     private static IEnumerable<TestCaseData> BadCalls()
     {
-        TestCaseData Case(string name, string method, Func<string, object?[]> args) => new TestCaseData(method, args).SetName($"Invoke_{name}_InvalidArgument");
+        TestCaseData Case(string name, string method, Func<string, object?[]> args) => new TestCaseData(method, args).SetName($"T12_Invoke_{name}_InvalidArgument");
         yield return Case("SendNullRequest", nameof(IRoomHub.SendMessage), _ => [null]);
         yield return Case("SendMissingText", nameof(IRoomHub.SendMessage), room => [new { roomId = room }]);
         yield return Case("SendTextWrongType", nameof(IRoomHub.SendMessage), room => [new { roomId = room, text = 42 }]);
@@ -82,7 +82,7 @@ public sealed class InvalidInputTests : ServerFixture
     }
 
     [Test]
-    public async Task Invoke_UnknownMethod_CleanErrorAndConnectionHealthy()
+    public async Task T12_Invoke_UnknownMethod_CleanErrorAndConnectionHealthy()
     {
         var message = await HubAssert.RefusedAsync(() => _alice.InvokeCoreAsync<object?>("DropAllTables", []), ErrorCodes.InvalidArgument);
 
@@ -91,7 +91,7 @@ public sealed class InvalidInputTests : ServerFixture
     }
 
     [Test]
-    public async Task Invoke_InternalFailure_ClientSeesOnlyCodeTextAndRefWhichTheServerLogHolds()
+    public async Task T10_Invoke_InternalFailure_ClientSeesOnlyCodeTextAndRefWhichTheServerLogHolds()
     {
         ExpectErrorLogs();
         await _alice.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(PoisonRoom, RoomPermission.Public));

@@ -47,7 +47,7 @@ public sealed class RoomHubTests : ServerFixture
     }
 
     [Test]
-    public async Task SendMessage_PayloadClaimsAnotherSender_SenderIdIsStillTokenSub()
+    public async Task T6_SendMessage_PayloadClaimsAnotherSender_SenderIdIsStillTokenSub()
     {
         var (room, _) = await CreatePublicRoomAsync("alice");
         var mallory = await Connect("mallory");
@@ -62,6 +62,39 @@ public sealed class RoomHubTests : ServerFixture
 
         var message = await received.WaitAsync();
         Assert.That((message.SenderId, message.SenderName), Is.EqualTo(("mallory", "mallory")));
+    }
+
+    [Test]
+    public async Task T16_SameUserTwiceAndAnotherUserWithItsId_NoConnectionDisplacesAnother()
+    {
+        var aliceOne = Track(Server.Connection(TestTokens.For("alice"), skipNegotiation: false));
+        await aliceOne.StartAsync();
+        var aliceTwo = await Connect("alice");
+        var bob = await Connect("bob");
+
+        // Mallory presents alice's connection id as her own: there is no client-chosen id that selects a connection.
+        var hijack = Track(new HubConnectionBuilder()
+            .WithUrl(new Uri(Server.HubUrl, $"?id={aliceOne.ConnectionId}"), o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For("mallory"));
+                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                o.SkipNegotiation = true;
+            })
+            .Build());
+        try
+        {
+            await hijack.StartAsync();
+        }
+        catch (Exception error) when (error is HttpRequestException or System.Net.WebSockets.WebSocketException)
+        {
+            // Refused outright is as good as ignored.
+        }
+
+        foreach (var connection in new[] { aliceOne, aliceTwo, bob })
+        {
+            Assert.That(connection.State, Is.EqualTo(HubConnectionState.Connected));
+            Assert.That(await connection.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms)), Is.Not.Null);
+        }
     }
 
     [Test]
@@ -129,7 +162,7 @@ public sealed class RoomHubTests : ServerFixture
     }
 
     [Test]
-    public async Task NotFound_PrivateRoomAndMissingRoom_AnswerByteIdenticalApartFromRef()
+    public async Task T9_NotFound_PrivateRoomAndMissingRoom_AnswerByteIdenticalApartFromRef()
     {
         var owner = await Connect("olivia");
         var privateRoom = NewRoomId();
@@ -173,7 +206,7 @@ public sealed class RoomHubTests : ServerFixture
     }
 
     [Test]
-    public async Task NotJoined_SendAndReads_AnswerForbiddenAndNonMembersReceiveNothing()
+    public async Task T7_NotJoined_SendAndReads_AnswerForbiddenAndNonMembersReceiveNothing()
     {
         var (room, alice) = await CreatePublicRoomAsync("alice");
         var outsider = await Connect("carol");

@@ -40,8 +40,8 @@ public sealed class ServerProcessTests
         });
     }
 
-    [TestCase(null, TestName = "Production_NoSigningKey_ExitsNamingTheSetting")]
-    [TestCase("too-short-key", TestName = "Production_ShortSigningKey_ExitsNamingTheSetting")]
+    [TestCase(null, TestName = "T1_Production_NoSigningKey_ExitsNamingTheSetting")]
+    [TestCase("too-short-key", TestName = "T1_Production_ShortSigningKey_ExitsNamingTheSetting")]
     public async Task Production_MissingOrShortKey_ExitsNonZeroNamingTheSetting(string? key)
     {
         var variables = new Dictionary<string, string>();

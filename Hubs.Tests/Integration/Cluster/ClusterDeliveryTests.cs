@@ -13,7 +13,7 @@ public sealed class ClusterDeliveryTests : ClusterFixture
     };
 
     [Test]
-    public async Task MembersOnThreeNodes_EachMessageOnceInOrder_NonMembersAnywhereReceiveNothing()
+    public async Task T7_MembersOnThreeNodes_EachMessageOnceInOrder_NonMembersAnywhereReceiveNothing()
     {
         var room = NewRoomId();
         var alice = await ConnectAsync(0, "alice");
@@ -137,14 +137,14 @@ public sealed class ClusterDeliveryTests : ClusterFixture
     private static IEnumerable<TestCaseData> Changes()
     {
         yield return new TestCaseData(new Change("revoke", RoomPermission.Private, RemovalReasons.Revoked,
-            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.RevokeInvite), room, "bob"))).SetName("RevokeOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
+            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.RevokeInvite), room, "bob"))).SetName("T8_RevokeOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
         yield return new TestCaseData(new Change("kick", RoomPermission.Public, RemovalReasons.Kicked,
-            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "bob"))).SetName("KickOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
+            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "bob"))).SetName("T8_KickOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
         yield return new TestCaseData(new Change("stricter", RoomPermission.Public, RemovalReasons.Revoked,
             (owner, room) => owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.UpdateRoom), new UpdateRoomRequest(room, Permission: RoomPermission.OwnerOnly))))
-            .SetName("StricterOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
+            .SetName("T8_StricterOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
         yield return new TestCaseData(new Change("delete", RoomPermission.Public, RemovalReasons.Deleted,
-            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.DeleteRoom), room))).SetName("DeleteOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
+            (owner, room) => owner.InvokeAsync(nameof(IRoomHub.DeleteRoom), room))).SetName("T8_DeleteOnNodeA_MemberOnNodeB_RemovedAndReceivesNothingMore");
     }
 
     [TestCaseSource(nameof(Changes))]

@@ -64,7 +64,7 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
-    public async Task SameUserOnTwoNodesAtOnce_FiftyRounds_OneUserJoinedAndOneUserLeftEachRound()
+    public async Task T18_SameUserOnTwoNodesAtOnce_FiftyRounds_OneUserJoinedAndOneUserLeftEachRound()
     {
         var room = NewRoomId();
         var observer = await ConnectAsync(2, "observer");
@@ -94,7 +94,7 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
-    public async Task JoinLeaveDisconnectStorm_AcrossNodes_EndsWithExactMembershipOnEveryNodeAndBalancedEvents()
+    public async Task T17_JoinLeaveDisconnectStorm_AcrossNodes_EndsWithExactMembershipOnEveryNodeAndBalancedEvents()
     {
         var room = NewRoomId();
         var observer = await ConnectAsync(0, "observer");
@@ -155,7 +155,7 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
-    public async Task PerUserCap_ConnectionsSpreadOverNodes_OneMoreThanCapClosedWithRateLimited()
+    public async Task T15_PerUserCap_ConnectionsSpreadOverNodes_OneMoreThanCapClosedWithRateLimited()
     {
         ExpectErrorLogs(); // SignalR logs the refused OnConnectedAsync as an error.
         var open = new[] { await ConnectAsync(0, "capped"), await ConnectAsync(1, "capped"), await ConnectAsync(2, "capped") };
@@ -187,7 +187,7 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
-    public async Task ConnectJoinLeaveDisconnectCycles_AcrossNodes_RedisKeysAndMapsBackToBaseline()
+    public async Task T22_ConnectJoinLeaveDisconnectCycles_AcrossNodes_RedisKeysAndMapsBackToBaseline()
     {
         var room = NewRoomId();
         var owner = await ConnectAsync(0, "keeper");

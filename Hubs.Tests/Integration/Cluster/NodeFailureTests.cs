@@ -12,7 +12,7 @@ public sealed class NodeFailureTests : ClusterFixture
     protected override int NodeCount => 2;
 
     [Test]
-    public async Task KillNineNodeWithMembers_SurvivorsAnnounceUserLeftOnceWithinTimeout()
+    public async Task T20_KillNineNodeWithMembers_SurvivorsAnnounceUserLeftOnceWithinTimeout()
     {
         await using var victim = ServerProcess.Start("Development", new Dictionary<string, string>
         {

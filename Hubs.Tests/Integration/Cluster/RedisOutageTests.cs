@@ -13,7 +13,7 @@ public sealed class RedisOutageTests : ClusterFixture
     protected override int NodeCount => 2;
 
     [Test]
-    public async Task RedisStopsAndRestarts_CallsUnavailableFastReadyFlipsNothingAcknowledgedLostThenRecovers()
+    public async Task T25_RedisStopsAndRestarts_CallsUnavailableFastReadyFlipsNothingAcknowledgedLostThenRecovers()
     {
         ExpectErrorLogs(); // The SignalR backplane logs the lost Redis connection as an error: it is one.
         var room = NewRoomId();

@@ -19,10 +19,10 @@ namespace Hubs.Tests.Unit.Authorization;
 public sealed class RoomHubFilterTests
 {
     private static IEnumerable<TestCaseData> HubMethods() =>
-        typeof(IRoomHub).GetMethods().Select(m => new TestCaseData(m.Name).SetName($"Filter_{m.Name}_RefusesUnauthenticatedAndExpired"));
+        typeof(IRoomHub).GetMethods().Select(m => new TestCaseData(m.Name).SetName($"T5_Filter_{m.Name}_RefusesUnauthenticatedAndExpired"));
 
     [Test]
-    public void EveryHubMethod_DeclaresRoomAction()
+    public void T5_EveryHubMethod_DeclaresRoomAction()
     {
         var undeclared = typeof(IRoomHub).GetMethods()
             .Select(m => typeof(RoomHub).GetMethod(m.Name, m.GetParameters().Select(p => p.ParameterType).ToArray())!)
@@ -78,7 +78,7 @@ public sealed class RoomHubFilterTests
     }
 
     [Test]
-    public async Task Filter_UnexpectedFailure_ClientSeesOnlyCodeAndRef()
+    public async Task T10_Filter_UnexpectedFailure_ClientSeesOnlyCodeAndRef()
     {
         var time = new FakeTimeProvider();
         var (filter, services) = CreateFilter(time);

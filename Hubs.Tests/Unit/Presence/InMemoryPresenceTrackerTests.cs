@@ -78,7 +78,7 @@ public sealed class InMemoryPresenceTrackerTests
     }
 
     [Test]
-    public async Task ManyCycles_ConnectJoinLeaveDisconnect_NothingLeftBehind()
+    public async Task T15_ManyCycles_ConnectJoinLeaveDisconnect_NothingLeftBehind()
     {
         for (var i = 0; i < 10_000; i++)
         {
