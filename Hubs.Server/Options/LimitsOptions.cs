@@ -31,6 +31,17 @@ internal sealed class LimitsOptions
     [Range(1, 10_000)]
     public int MessagesPerSecondPerUserPerRoom { get; set; } = 5;
 
+    /// <summary>
+    /// Outgoing bytes a connection may have waiting before it counts as behind; a connection that is behind may hold
+    /// this much again before it is dropped (T21).
+    /// </summary>
+    [Range(16 * 1024, 64 * 1024 * 1024)]
+    public int OutboundBufferBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Longest a connection may stay behind before it is dropped (T21).</summary>
+    [Range(1, 300)]
+    public int SlowConsumerTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Member limit of a room created without <c>maxMembers</c>.</summary>
     [Range(1, 100_000)]
     public int DefaultMaxMembers { get; set; } = 1000;

@@ -4,6 +4,7 @@ using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,11 +52,22 @@ internal static class RoomsServiceCollectionExtensions
 
     public static IEndpointRouteBuilder MapHubsRooms(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapHub<RoomHub>(HubRoutes.Rooms, connection =>
+        var limits = endpoints.ServiceProvider.GetRequiredService<IOptions<LimitsOptions>>().Value;
+        var connection = new HttpConnectionDispatcherOptions
         {
             // The transport closes the connection when the token's lifetime ends (T3).
-            connection.CloseOnAuthenticationExpiration = true;
-        }).RequireAuthorization(policy => policy
+            CloseOnAuthenticationExpiration = true,
+
+            // The outgoing pipe: when it is this full the connection is behind (SlowConsumerGuard, T21). A socket
+            // that accepts nothing at all for twice the guard's bound is closed by the transport itself.
+            ApplicationMaxBufferSize = limits.OutboundBufferBytes,
+            TransportSendTimeout = TimeSpan.FromSeconds(2 * limits.SlowConsumerTimeoutSeconds),
+        };
+
+        // What MapHub does, with the guard in front of the hub's connection handler.
+        var hubEndpoint = endpoints.MapConnections(HubRoutes.Rooms, connection, hub => hub.UseSlowConsumerGuard().UseHub<RoomHub>());
+        hubEndpoint.Add(endpoint => endpoint.Metadata.Add(new HubMetadata(typeof(RoomHub))));
+        hubEndpoint.RequireAuthorization(policy => policy
             .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
             .RequireAuthenticatedUser());
         return endpoints;

@@ -18,6 +18,8 @@ internal sealed class HubsMetrics
     private readonly Counter<long> _denials;
     private readonly Counter<long> _redisFailures;
     private readonly Counter<long> _nodesReaped;
+    private readonly Counter<long> _slowConsumersDropped;
+    private readonly UpDownCounter<long> _connectionsBehind;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -29,6 +31,10 @@ internal sealed class HubsMetrics
         _denials = meter.CreateCounter<long>("hubs.authorization.denials", "{denial}", "Refused connections and invocations by error code.");
         _redisFailures = meter.CreateCounter<long>("hubs.redis.failures", "{failure}", "Failed Redis calls by operation.");
         _nodesReaped = meter.CreateCounter<long>("hubs.nodes.reaped", "{node}", "Dead nodes whose presence this node removed.");
+        _slowConsumersDropped = meter.CreateCounter<long>(
+            "hubs.connections.slow_consumer_drops", "{connection}", "Connections dropped for falling behind, by reason (buffer or timeout).");
+        _connectionsBehind = meter.CreateUpDownCounter<long>(
+            "hubs.connections.behind", "{connection}", "Connections whose outgoing buffer is full, so further messages are held for them.");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -47,6 +53,10 @@ internal sealed class HubsMetrics
     public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void NodeReaped() => _nodesReaped.Add(1);
+
+    public void ConnectionBehind(bool behind) => _connectionsBehind.Add(behind ? 1 : -1);
+
+    public void SlowConsumerDropped(string reason) => _slowConsumersDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Denied(string code) => _denials.Add(1, new KeyValuePair<string, object?>("code", code));
 }

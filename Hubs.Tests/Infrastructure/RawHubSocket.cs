@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -15,12 +16,43 @@ internal sealed class RawHubSocket : IAsyncDisposable
 
     public ClientWebSocket Socket { get; }
 
-    public static async Task<RawHubSocket> ConnectAsync(Uri hubUrl, string token, bool handshake = true)
+    /// <param name="hubUrl">The hub.</param>
+    /// <param name="token">Sent as <c>access_token</c>.</param>
+    /// <param name="handshake">Whether to complete SignalR's handshake.</param>
+    /// <param name="receiveBufferBytes">
+    /// A small kernel receive buffer for the socket, so that a peer that stops reading backs the server up quickly.
+    /// </param>
+    public static async Task<RawHubSocket> ConnectAsync(Uri hubUrl, string token, bool handshake = true, int? receiveBufferBytes = null)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
         var uri = new UriBuilder(hubUrl) { Scheme = hubUrl.Scheme == "https" ? "wss" : "ws", Query = $"access_token={token}" }.Uri;
-        await socket.ConnectAsync(uri, CancellationToken.None);
+        if (receiveBufferBytes is int size)
+        {
+            using var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var tcp = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = size };
+                    try
+                    {
+                        await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                        return new NetworkStream(tcp, ownsSocket: true);
+                    }
+                    catch
+                    {
+                        tcp.Dispose();
+                        throw;
+                    }
+                },
+            });
+            await socket.ConnectAsync(uri, invoker, CancellationToken.None);
+        }
+        else
+        {
+            await socket.ConnectAsync(uri, CancellationToken.None);
+        }
+
         var raw = new RawHubSocket(socket);
         if (handshake)
         {
@@ -48,6 +80,23 @@ internal sealed class RawHubSocket : IAsyncDisposable
             target,
             arguments,
         }) + RecordSeparator);
+
+    /// <summary>Reads frames until one holds the completion of an invocation (SignalR message type 3).</summary>
+    public async Task<string> ReceiveCompletionAsync()
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            var text = await ReceiveTextAsync();
+            var completion = text.Split(RecordSeparator).FirstOrDefault(r => r.Contains("\"type\":3", StringComparison.Ordinal));
+            if (completion is not null)
+            {
+                return completion;
+            }
+        }
+
+        Assert.Fail("no completion arrived");
+        return string.Empty;
+    }
 
     public async Task<string> ReceiveTextAsync()
     {
