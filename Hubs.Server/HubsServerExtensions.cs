@@ -25,13 +25,8 @@ internal static class HubsServerExtensions
         services.AddHubsRooms().AddHubsRedis(builder.Configuration);
         services.AddHealthChecks();
 
-        // Request start/finish lines carry the full URL, query string and so access_token or ticket included (T4):
-        // never written, whatever the configured level. Registered after configuration, so it wins over it.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
-
-        // SignalR logs every HubException (each refusal) at Error. The hub filter already logs each refusal at
-        // Information and each failure at Error with the ref id the client sees, so that category adds only noise.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher", LogLevel.Critical);
+        // Categories that could log a token are pinned, whatever the configuration says (T4, T26).
+        builder.Logging.AddHubsLogDefaults();
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -21,6 +22,10 @@ public sealed class TicketTests : ServerFixture
         ["Logging:LogLevel:Microsoft"] = "Debug",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
         ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Debug",
+        ["Logging:LogLevel:Microsoft.AspNetCore.Server.Kestrel.BadRequests"] = "Debug",
+
+        // A provider-specific rule outranks any rule that names no provider.
+        [$"Logging:{typeof(CapturedLogs).FullName}:LogLevel:Microsoft"] = "Trace",
     };
 
     protected override void ConfigureServices(IServiceCollection services) =>
@@ -69,6 +74,31 @@ public sealed class TicketTests : ServerFixture
         var jwt = TestTokens.For("lara");
         var ticket = (await IssueTicketAsync(jwt)).Ticket;
         const string body = "confidential-body-4f1c";
+        var traced = new List<string>();
+        using var traces = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name.StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                lock (traced)
+                {
+                    traced.Add(activity.DisplayName + " " + string.Join(" ", activity.TagObjects.Select(t => $"{t.Key}={t.Value}")));
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(traces);
+
+        // A malformed request line, which Kestrel would quote in its log.
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(Server.BaseAddress.Host, Server.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {HubRoutes.Rooms}?access_token={jwt} junk HTTP/1.1\r\nHost: x\r\n\r\n"));
+            var reply = new byte[256];
+            Assert.That(System.Text.Encoding.ASCII.GetString(reply, 0, await stream.ReadAsync(reply)), Does.StartWith("HTTP/1.1 400"));
+        }
+
         var room = NewRoomId();
         // Browsers put the credential in the query string; so do these raw sockets.
         await using (var viaJwt = await RawHubSocket.ConnectAsync(Server.HubUrl, jwt))
@@ -90,9 +120,17 @@ public sealed class TicketTests : ServerFixture
         }
 
         var logs = Server.Logs.AllText();
+        string spans;
+        lock (traced)
+        {
+            spans = string.Join("\n", traced);
+        }
+
         Assert.Multiple(() =>
         {
             Assert.That(logs, Does.Contain("/hubs/rooms").Or.Contain("RoomHub"), "the run was logged at all");
+            Assert.That(spans, Does.Contain("url.query"), "the requests were traced");
+            Assert.That(spans, Does.Not.Contain(jwt.Split('.')[1]).And.Not.Contain(ticket), "no JWT or ticket in traces");
             Assert.That(logs, Does.Not.Contain(jwt.Split('.')[1]), "no JWT");
             Assert.That(logs, Does.Not.Contain(ticket), "no ticket");
             Assert.That(logs, Does.Not.Contain(body), "no message text");
