@@ -13,24 +13,36 @@ fi
 results="$PWD/TestResults"
 rm -rf "$results"
 
+# Phase 1, the suite. Every server log line and every token, ticket and message text the tests used go to a ledger.
+export HUBS_RUN_LEDGER="$results/run-ledger"
 dotnet test Hubs.sln --configuration Release \
   --logger "trx;LogFileName=hubs.trx" --logger "console;verbosity=normal" \
   --results-directory "$results"
 status=$?
 
-trx="$results/hubs.trx"
-if [ ! -f "$trx" ]; then
-  echo "0 passed, 1 failed (no test results: the build or the test host failed)"
-  exit 1
-fi
+# Phase 2, T26 over the whole run: no log line of phase 1 holds any of those secrets.
+dotnet test Hubs.sln --configuration Release --no-build --filter "TestCategory=WholeRun" \
+  --logger "trx;LogFileName=hubs-wholerun.trx" --logger "console;verbosity=normal" \
+  --results-directory "$results"
+status=$(( status | $? ))
 
-counters=$(grep -o '<Counters [^>]*>' "$trx")
-count() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
-passed=$(count passed)
-failed=$(( $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
-skipped=$(( $(count notExecuted) + $(count inconclusive) ))
+passed=0
+failed=0
+skipped=0
+for trx in "$results/hubs.trx" "$results/hubs-wholerun.trx"; do
+  if [ ! -f "$trx" ]; then
+    echo "test.sh: no results in $trx (the build or the test host failed)"
+    failed=$(( failed + 1 ))
+    continue
+  fi
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  count() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  passed=$(( passed + $(count passed) ))
+  failed=$(( failed + $(count failed) + $(count error) + $(count timeout) + $(count aborted) ))
+  skipped=$(( skipped + $(count notExecuted) + $(count inconclusive) ))
+done
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 
-if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "${passed:-0}" -eq 0 ]; then
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
   exit 1
 fi

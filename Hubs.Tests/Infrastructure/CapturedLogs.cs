@@ -30,7 +30,11 @@ internal sealed class CapturedLogs : ILoggerProvider
 
         public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Debug;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Enqueue(new LogLine(category, logLevel, eventId, formatter(state, exception), exception?.ToString()));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var line = new LogLine(category, logLevel, eventId, formatter(state, exception), exception?.ToString());
+            lines.Enqueue(line);
+            RunLedger.Line(line.ToString());
+        }
     }
 }

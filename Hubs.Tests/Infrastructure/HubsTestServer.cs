@@ -68,6 +68,7 @@ internal sealed class HubsTestServer : IAsyncDisposable
         builder.Logging.AddProvider(logs);
         builder.AddHubsServer();
         configureServices?.Invoke(builder.Services);
+        RunLedgerRecorders.Add(builder.Services);
 
         var app = builder.Build();
         app.MapHubsEndpoints();

@@ -96,6 +96,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         _output.Enqueue(line);
+        RunLedger.Line(line);
         var match = ListeningLine().Match(line);
         if (match.Success)
         {

@@ -41,7 +41,7 @@ internal static class TestTokens
         }
 
         var life = lifetime ?? TimeSpan.FromHours(1);
-        return Handler.CreateToken(new SecurityTokenDescriptor
+        return Recorded(Handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = issuer,
             Audience = audience,
@@ -50,7 +50,19 @@ internal static class TestTokens
             NotBefore = life < TimeSpan.Zero ? now + life - TimeSpan.FromMinutes(10) : now,
             Expires = now + life,
             SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(key)), SecurityAlgorithms.HmacSha256),
-        });
+        }));
+    }
+
+    /// <summary>Notes the token and its parts in the run ledger, so that the run's logs are checked for them.</summary>
+    private static string Recorded(string token)
+    {
+        RunLedger.Secret(token);
+        foreach (var part in token.Split('.'))
+        {
+            RunLedger.Secret(part);
+        }
+
+        return token;
     }
 
     /// <summary>A token with <c>alg: none</c> and no signature.</summary>
@@ -59,6 +71,6 @@ internal static class TestTokens
         var exp = DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds();
         var header = Base64UrlEncoder.Encode("""{"alg":"none","typ":"JWT"}""");
         var payload = Base64UrlEncoder.Encode($$"""{"sub":"{{sub}}","iss":"{{Issuer}}","aud":"{{Audience}}","exp":{{exp}}}""");
-        return $"{header}.{payload}.";
+        return Recorded($"{header}.{payload}.");
     }
 }
