@@ -1,9 +1,11 @@
 using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.ExceptionServices;
 using Hubs.Contracts;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -15,14 +17,21 @@ namespace Hubs.Server.Authorization;
 /// (wrong types, unknown enum values, wrong counts, unknown methods) with a text of its own; clients of the contract
 /// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors are touched; close messages keep SignalR's form.
 /// </summary>
+/// <remarks>
+/// It is also where invocations that never reach the hub filter (unknown methods, arguments that do not bind,
+/// streaming calls) spend the connection's invocation budget (T13): past it they are answered <c>rate_limited</c>.
+/// </remarks>
 internal sealed partial class ContractErrorProtocol(
     IOptions<JsonHubProtocolOptions> options,
+    InvocationRateLimiter invocations,
     HubsMetrics metrics,
     ILogger<ContractErrorProtocol> logger) : IHubProtocol
 {
     private const string HubExceptionMarker = " on the server. HubException: ";
     private const string BindingFailurePrefix = "Failed to invoke '";
     private const string UnknownMethodSuffix = "HubException: Method does not exist.";
+    private const string RateLimitedSuffix = "HubException: " + RateLimitedError;
+    private const string RateLimitedError = ErrorCodes.RateLimited + ": " + InvocationRateLimiter.RefusalText;
 
     private readonly JsonHubProtocol _inner = new(options);
 
@@ -34,8 +43,30 @@ internal sealed partial class ContractErrorProtocol(
 
     public bool IsVersionSupported(int version) => _inner.IsVersionSupported(version);
 
-    public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message) =>
-        _inner.TryParseMessage(ref input, binder, out message);
+    public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message)
+    {
+        if (!_inner.TryParseMessage(ref input, binder, out message))
+        {
+            return false;
+        }
+
+        // The hub filter charges the calls it sees; these it never sees. Refused, they stay binding failures that
+        // SignalR answers, with the rate_limited text instead.
+        var (invocationId, target) = message switch
+        {
+            InvocationBindingFailureMessage failure => (failure.InvocationId, failure.Target),
+            StreamInvocationMessage stream => (stream.InvocationId, stream.Target),
+            _ => (null, null),
+        };
+        if (target is not null
+            && CurrentConnection.Value is { } connection
+            && !invocations.TryAdmit(connection.ConnectionId, connection.Items, connection.Abort))
+        {
+            message = new InvocationBindingFailureMessage(invocationId, target, ExceptionDispatchInfo.Capture(new HubException(RateLimitedError)));
+        }
+
+        return true;
+    }
 
     public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => _inner.WriteMessage(Normalize(message), output);
 
@@ -54,12 +85,22 @@ internal sealed partial class ContractErrorProtocol(
         {
             // SignalR logged the binding failure itself (DefaultHubDispatcher, Debug); this ties it to what the client sees.
             var refId = RefIds.New();
-            var unknown = error.EndsWith(UnknownMethodSuffix, StringComparison.Ordinal);
-            Log.ArgumentsNotBound(logger, refId, unknown);
-            metrics.Invocation(unknown ? "unknown" : "unbound", ErrorCodes.InvalidArgument);
-            normalized = unknown
-                ? $"{ErrorCodes.InvalidArgument}: unknown method (ref {refId})"
-                : $"{ErrorCodes.InvalidArgument}: arguments do not match the method's parameters (ref {refId})";
+            if (error.EndsWith(RateLimitedSuffix, StringComparison.Ordinal))
+            {
+                Log.UnboundRateLimited(logger, refId);
+                metrics.Invocation("unbound", ErrorCodes.RateLimited);
+                metrics.Denied(ErrorCodes.RateLimited);
+                normalized = $"{RateLimitedError} (ref {refId})";
+            }
+            else
+            {
+                var unknown = error.EndsWith(UnknownMethodSuffix, StringComparison.Ordinal);
+                Log.ArgumentsNotBound(logger, refId, unknown);
+                metrics.Invocation(unknown ? "unknown" : "unbound", ErrorCodes.InvalidArgument);
+                normalized = unknown
+                    ? $"{ErrorCodes.InvalidArgument}: unknown method (ref {refId})"
+                    : $"{ErrorCodes.InvalidArgument}: arguments do not match the method's parameters (ref {refId})";
+            }
         }
         else if (marker >= 0)
         {
@@ -73,5 +114,8 @@ internal sealed partial class ContractErrorProtocol(
     {
         [LoggerMessage(1, LogLevel.Information, "Refused an invocation with invalid_argument (ref {RefId}): arguments could not be bound; unknown method: {UnknownMethod}")]
         public static partial void ArgumentsNotBound(ILogger logger, string refId, bool unknownMethod);
+
+        [LoggerMessage(2, LogLevel.Information, "Refused an invocation with rate_limited (ref {RefId}): the connection's invocation budget is spent")]
+        public static partial void UnboundRateLimited(ILogger logger, string refId);
     }
 }

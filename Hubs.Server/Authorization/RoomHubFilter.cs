@@ -25,8 +25,6 @@ internal sealed partial class RoomHubFilter(
     TimeProvider time,
     ILogger<RoomHubFilter> logger) : IHubFilter
 {
-    private const string RefusalsInARow = "hubs.rate.refusals";
-
     // What each hub method declares, read once per method rather than by reflection on every call.
     private static readonly ConcurrentDictionary<MethodInfo, MethodPolicy> Policies = new();
 
@@ -125,28 +123,13 @@ internal sealed partial class RoomHubFilter(
         throw HubsErrorException.Unauthenticated();
     }
 
-    /// <summary>
-    /// Every invocation spends a token of the connection's bucket (T13). A connection that keeps calling through its
-    /// refusals is closed: it is flooding, not retrying.
-    /// </summary>
+    /// <summary>Every invocation spends a token of the connection's bucket (T13).</summary>
     private void ThrottleInvocations(HubCallerContext context)
     {
-        if (invocations.TryAcquire(context.ConnectionId))
+        if (!invocations.TryAdmit(context.ConnectionId, context.Items, context.Abort))
         {
-            context.Items.Remove(RefusalsInARow);
-            return;
+            throw new HubsErrorException(ErrorCodes.RateLimited, InvocationRateLimiter.RefusalText);
         }
-
-        var refusals = (context.Items.TryGetValue(RefusalsInARow, out var count) ? (int)count! : 0) + 1;
-        context.Items[RefusalsInARow] = refusals;
-        if (refusals >= invocations.DisconnectAfterRefusals)
-        {
-            Log.FloodDisconnected(logger, context.ConnectionId, refusals);
-            metrics.Denied("flood_disconnect");
-            context.Abort();
-        }
-
-        throw new HubsErrorException(ErrorCodes.RateLimited, "too many requests, slow down");
     }
 
     private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, HubsUser user, RoomAction action)
@@ -208,9 +191,6 @@ internal sealed partial class RoomHubFilter(
 
     private static partial class Log
     {
-        [LoggerMessage(5, LogLevel.Warning, "Closed connection {ConnectionId}: {Refusals} rate-limited calls in a row")]
-        public static partial void FloodDisconnected(ILogger logger, string connectionId, int refusals);
-
         [LoggerMessage(1, LogLevel.Information, "Refused {Method} with {Code} (ref {RefId}) on connection {ConnectionId}")]
         public static partial void InvocationRefused(ILogger logger, string refId, string method, string code, string connectionId);
 

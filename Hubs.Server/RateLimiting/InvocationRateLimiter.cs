@@ -1,20 +1,33 @@
 using System.Threading.RateLimiting;
 using Hubs.Server.Options;
+using Hubs.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
 namespace Hubs.Server.RateLimiting;
 
 /// <summary>
-/// A token bucket per connection for every invocation that reaches the hub filter (T13): the rate is
-/// <c>InvocationsPerSecondPerConnection</c>, the burst twice that. One partitioned limiter replenishes all buckets
-/// and drops idle ones, so there is no timer or map entry per connection to clean up.
+/// A token bucket per connection for every invocation (T13): the rate is <c>InvocationsPerSecondPerConnection</c>,
+/// the burst twice that. Calls that reach a hub method are charged by the hub filter; calls SignalR answers itself
+/// (unknown methods, arguments that do not bind, streaming calls of plain methods) are charged by
+/// <c>ContractErrorProtocol</c> as they are parsed, from the same bucket. A connection that keeps calling through
+/// its refusals is closed: it is flooding, not retrying. One partitioned limiter replenishes all buckets and drops
+/// idle ones, so there is no timer or map entry per connection to clean up.
 /// </summary>
-internal sealed class InvocationRateLimiter : IDisposable
+internal sealed partial class InvocationRateLimiter : IDisposable
 {
-    private readonly PartitionedRateLimiter<string> _buckets;
+    /// <summary>The text of the <c>rate_limited</c> refusal.</summary>
+    public const string RefusalText = "too many requests, slow down";
 
-    public InvocationRateLimiter(IOptions<LimitsOptions> limits)
+    private const string RefusalsInARow = "hubs.rate.refusals";
+
+    private readonly PartitionedRateLimiter<string> _buckets;
+    private readonly HubsMetrics _metrics;
+    private readonly ILogger<InvocationRateLimiter> _logger;
+
+    public InvocationRateLimiter(IOptions<LimitsOptions> limits, HubsMetrics metrics, ILogger<InvocationRateLimiter> logger)
     {
+        _metrics = metrics;
+        _logger = logger;
         var rate = limits.Value.InvocationsPerSecondPerConnection;
         DisconnectAfterRefusals = rate * 2;
         _buckets = PartitionedRateLimiter.Create<string, string>(connectionId => RateLimitPartition.GetTokenBucketLimiter(
@@ -32,13 +45,43 @@ internal sealed class InvocationRateLimiter : IDisposable
     /// <summary>Refusals in a row after which a connection that keeps flooding is closed.</summary>
     public int DisconnectAfterRefusals { get; }
 
-    public bool TryAcquire(string connectionId)
+    /// <summary>
+    /// Spends one token of the connection's bucket. False: refuse the call with <c>rate_limited</c>; after
+    /// <see cref="DisconnectAfterRefusals"/> refusals in a row the connection is also closed through <paramref name="abort"/>.
+    /// </summary>
+    /// <param name="connectionId">The connection.</param>
+    /// <param name="items">The connection's items (the same dictionary for SignalR's caller context and its connection).</param>
+    /// <param name="abort">Closes the connection.</param>
+    public bool TryAdmit(string connectionId, IDictionary<object, object?> items, Action abort)
     {
-        using var lease = _buckets.AttemptAcquire(connectionId);
-        return lease.IsAcquired;
+        using (var lease = _buckets.AttemptAcquire(connectionId))
+        {
+            if (lease.IsAcquired)
+            {
+                items.Remove(RefusalsInARow);
+                return true;
+            }
+        }
+
+        var refusals = (items.TryGetValue(RefusalsInARow, out var count) ? (int)count! : 0) + 1;
+        items[RefusalsInARow] = refusals;
+        if (refusals == DisconnectAfterRefusals)
+        {
+            Log.FloodDisconnected(_logger, connectionId, refusals);
+            _metrics.Denied("flood_disconnect");
+            abort();
+        }
+
+        return false;
     }
 
     public void Dispose() => _buckets.Dispose();
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Closed connection {ConnectionId}: {Refusals} rate-limited calls in a row")]
+        public static partial void FloodDisconnected(ILogger logger, string connectionId, int refusals);
+    }
 }
 
 /// <summary>The <c>SendMessage</c> budget of one user in one room: rate <c>MessagesPerSecondPerUserPerRoom</c>, burst twice that.</summary>

@@ -64,8 +64,9 @@ internal static class RoomsServiceCollectionExtensions
             TransportSendTimeout = TimeSpan.FromSeconds(2 * limits.SlowConsumerTimeoutSeconds),
         };
 
-        // What MapHub does, with the guard in front of the hub's connection handler.
-        var hubEndpoint = endpoints.MapConnections(HubRoutes.Rooms, connection, hub => hub.UseSlowConsumerGuard().UseHub<RoomHub>());
+        // What MapHub does, with the slow-consumer guard and the current connection (for the protocol's rate limit)
+        // in front of the hub's connection handler.
+        var hubEndpoint = endpoints.MapConnections(HubRoutes.Rooms, connection, hub => hub.UseSlowConsumerGuard().UseCurrentConnection().UseHub<RoomHub>());
         hubEndpoint.Add(endpoint => endpoint.Metadata.Add(new HubMetadata(typeof(RoomHub))));
         hubEndpoint.RequireAuthorization(policy => policy
             .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)

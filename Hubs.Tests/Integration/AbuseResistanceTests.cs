@@ -148,7 +148,7 @@ public sealed class InvocationLimitTests : ServerFixture
                 {
                     outcomes.Add(error.Message.Split(':')[0]);
                 }
-                catch (Exception) when (flooder.State != HubConnectionState.Connected)
+                catch (Exception error) when (error is not Microsoft.AspNetCore.SignalR.HubException)
                 {
                     break;
                 }
@@ -169,6 +169,62 @@ public sealed class InvocationLimitTests : ServerFixture
             Assert.That(outcomes.Skip(4), Has.All.EqualTo(ErrorCodes.RateLimited));
             Assert.That(outcomes.Count, Is.LessThan(200), "the flooder was disconnected rather than served forever");
             Assert.That(received.Items.Where(m => m.SenderId == "sue").Select(m => m.Text), Is.EqualTo(new[] { "steady 0", "steady 1", "steady 2" }));
+        });
+    }
+
+    [Test]
+    public async Task T13_UnknownMethodsAndUnboundArguments_SpendTheSameBucket_ThenFloodDisconnected()
+    {
+        var caller = await ConnectAsync("prober");
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        caller.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+
+        // SignalR answers unknown methods and unbindable arguments itself, without the hub filter ever running.
+        var outcomes = new List<string>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 300 && caller.State == HubConnectionState.Connected; i++)
+        {
+            try
+            {
+                switch (i % 3)
+                {
+                    case 0:
+                        await caller.InvokeAsync<object>("NoSuchMethod");
+                        break;
+                    case 1:
+                        await caller.InvokeAsync<object>(nameof(IRoomHub.JoinRoom), 42, "one too many");
+                        break;
+                    default:
+                        await caller.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms));
+                        break;
+                }
+
+                outcomes.Add("ok");
+            }
+            catch (Microsoft.AspNetCore.SignalR.HubException error)
+            {
+                outcomes.Add(error.Message.Split(':')[0]);
+            }
+            catch (Exception error) when (error is not Microsoft.AspNetCore.SignalR.HubException)
+            {
+                break;
+            }
+        }
+
+        var elapsed = clock.Elapsed;
+        await closed.Task.Within();
+
+        // Burst 10 and 5 per second, all call kinds together: only that many can have been answered other than rate_limited.
+        var admitted = outcomes.Count(o => o != ErrorCodes.RateLimited);
+        Assert.Multiple(() =>
+        {
+            Assert.That(outcomes, Does.Contain(ErrorCodes.InvalidArgument).And.Contain("ok").And.Contain(ErrorCodes.RateLimited));
+            Assert.That(admitted, Is.LessThanOrEqualTo(10 + (int)Math.Ceiling(5 * elapsed.TotalSeconds) + 1), "one bucket for every kind of call");
+            Assert.That(outcomes.Count, Is.LessThan(300), "the prober was disconnected rather than answered forever");
         });
     }
 

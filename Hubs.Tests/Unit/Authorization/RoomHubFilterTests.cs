@@ -106,7 +106,8 @@ public sealed class RoomHubFilterTests
             new HubArgumentRules(new LimitsOptions()),
             new InMemoryRoomStore(),
             new InMemoryPresenceTracker(),
-            new InvocationRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
+            new InvocationRateLimiter(
+                Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
             new InMemoryMessageRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
             services.GetRequiredService<HubsMetrics>(),
             time,
