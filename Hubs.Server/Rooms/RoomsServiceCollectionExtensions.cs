@@ -64,9 +64,13 @@ internal static class RoomsServiceCollectionExtensions
             TransportSendTimeout = TimeSpan.FromSeconds(2 * limits.SlowConsumerTimeoutSeconds),
         };
 
-        // What MapHub does, with the slow-consumer guard and the current connection (for the protocol's rate limit)
-        // in front of the hub's connection handler.
-        var hubEndpoint = endpoints.MapConnections(HubRoutes.Rooms, connection, hub => hub.UseSlowConsumerGuard().UseCurrentConnection().UseHub<RoomHub>());
+        // What MapHub does, with connection middleware in front of the hub: silent peers are closed (T19), slow readers
+        // cannot hold anyone up (T21), and the protocol knows whose invocations it parses (T13).
+        var hubEndpoint = endpoints.MapConnections(HubRoutes.Rooms, connection, hub => hub
+            .UseSilentPeerTimeout()
+            .UseSlowConsumerGuard()
+            .UseCurrentConnection()
+            .UseHub<RoomHub>());
         hubEndpoint.Add(endpoint => endpoint.Metadata.Add(new HubMetadata(typeof(RoomHub))));
         hubEndpoint.RequireAuthorization(policy => policy
             .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)

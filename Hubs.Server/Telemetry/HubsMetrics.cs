@@ -20,6 +20,7 @@ internal sealed class HubsMetrics
     private readonly Counter<long> _nodesReaped;
     private readonly Counter<long> _slowConsumersDropped;
     private readonly UpDownCounter<long> _connectionsBehind;
+    private readonly Counter<long> _silentPeersDropped;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -35,6 +36,8 @@ internal sealed class HubsMetrics
             "hubs.connections.slow_consumer_drops", "{connection}", "Connections dropped for falling behind, by reason (buffer or timeout).");
         _connectionsBehind = meter.CreateUpDownCounter<long>(
             "hubs.connections.behind", "{connection}", "Connections whose outgoing buffer is full, so further messages are held for them.");
+        _silentPeersDropped = meter.CreateCounter<long>(
+            "hubs.connections.silent_drops", "{connection}", "Connections closed because nothing arrived from them within the client timeout.");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -53,6 +56,8 @@ internal sealed class HubsMetrics
     public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void NodeReaped() => _nodesReaped.Add(1);
+
+    public void SilentPeerDropped() => _silentPeersDropped.Add(1);
 
     public void ConnectionBehind(bool behind) => _connectionsBehind.Add(behind ? 1 : -1);
 

@@ -81,10 +81,13 @@ internal sealed class EventRecorder<T>
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
-            var existing = _items.FirstOrDefault(match);
-            if (existing is not null)
+            // Not FirstOrDefault: for a value type (a state enum) its default would pass for a match.
+            foreach (var existing in _items)
             {
-                return Task.FromResult(existing);
+                if (match(existing))
+                {
+                    return Task.FromResult(existing);
+                }
             }
 
             _waiters.Add((match, done));

@@ -70,6 +70,33 @@ internal sealed class RawHubSocket : IAsyncDisposable
         Socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage, CancellationToken.None);
 
     private int _nextInvocationId;
+    private CancellationTokenSource? _pinging;
+    private Task _pinger = Task.CompletedTask;
+
+    /// <summary>
+    /// Sends a SignalR ping every <paramref name="interval"/> until disposed, as a live client does, so the server's
+    /// silent-peer timeout does not apply; the socket need not read anything meanwhile.
+    /// </summary>
+    public void StartPinging(TimeSpan interval)
+    {
+        _pinging = new CancellationTokenSource();
+        var stop = _pinging.Token;
+        _pinger = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(interval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop) && Socket.State == WebSocketState.Open)
+                {
+                    await SendTextAsync("""{"type":6}""" + RecordSeparator);
+                }
+            }
+            catch (Exception) when (stop.IsCancellationRequested || Socket.State != WebSocketState.Open)
+            {
+                // Stopped, or the server closed the socket.
+            }
+        });
+    }
 
     /// <summary>Sends an invocation (the answer arrives as a completion message the caller may read or ignore).</summary>
     public Task InvokeAsync(string target, params object[] arguments) =>
@@ -143,8 +170,14 @@ internal sealed class RawHubSocket : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_pinging is not null)
+        {
+            await _pinging.CancelAsync();
+            _pinging.Dispose();
+        }
+
         Socket.Abort();
+        await _pinger.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Socket.Dispose();
-        await Task.CompletedTask;
     }
 }

@@ -246,6 +246,30 @@ public sealed class InvocationLimitTests : ServerFixture
     }
 
     [Test]
+    public async Task T19_SilentRawSocket_AfterJoining_DroppedAndLeavesPresenceWithinTimeout()
+    {
+        var room = NewRoomId();
+        using var metrics = new MetricsRecorder(Server);
+        var observer = await ConnectAsync("observer2");
+        var left = new EventRecorder<UserPresenceEvent>(observer, nameof(IRoomClient.UserLeft));
+        await observer.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await observer.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        // Not a SignalR client at all: it joins, then neither sends nor reads anything, and keeps its socket open.
+        await using var silent = await RawHubSocket.ConnectAsync(Server.HubUrl, TestTokens.For("mute"));
+        await silent.InvokeAsync(nameof(IRoomHub.JoinRoom), room);
+        Assert.That(await silent.ReceiveCompletionAsync(), Does.Contain("\"result\""));
+
+        var gone = await left.WaitAsync(e => e.UserId == "mute", TimeSpan.FromSeconds(15));
+        await silent.ReceiveUntilClosedAsync();
+        Assert.Multiple(() =>
+        {
+            Assert.That(gone.RoomId, Is.EqualTo(room));
+            Assert.That(metrics.Sum("hubs.connections.silent_drops"), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
     public async Task T19_SilentPeer_DroppedAndLeavesPresenceWithinTimeout()
     {
         var room = NewRoomId();

@@ -160,14 +160,17 @@ public sealed class SlowConsumerTests : ServerFixture
     }
 
     /// <summary>
-    /// A raw WebSocket member of <paramref name="room"/> with a tiny kernel receive buffer that, once joined, reads
-    /// nothing until the test says so.
+    /// A raw WebSocket member of <paramref name="room"/> with a tiny kernel receive buffer that, once joined, keeps
+    /// pinging but reads nothing until the test says so.
     /// </summary>
     internal static async Task<RawHubSocket> JoinSlowReaderAsync(Uri hubUrl, string room)
     {
         var slow = await RawHubSocket.ConnectAsync(hubUrl, TestTokens.For("slow"), receiveBufferBytes: 4096);
         await slow.InvokeAsync(nameof(IRoomHub.JoinRoom), room);
         Assert.That(await slow.ReceiveCompletionAsync(), Does.Contain("\"result\""), "the slow reader joined");
+
+        // Alive, only not reading: it pings like any client (a silent one would be closed by the client timeout).
+        slow.StartPinging(TimeSpan.FromSeconds(1));
         return slow;
     }
 
