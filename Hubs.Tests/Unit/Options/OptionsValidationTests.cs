@@ -22,6 +22,8 @@ public sealed class OptionsValidationTests
             Assert.That(limits.ConnectsPerMinutePerAddress, Is.EqualTo(120));
             Assert.That(limits.InvocationsPerSecondPerConnection, Is.EqualTo(20));
             Assert.That(limits.MessagesPerSecondPerUserPerRoom, Is.EqualTo(5));
+            Assert.That(limits.OutboundBufferBytes, Is.EqualTo(1024 * 1024));
+            Assert.That(limits.SlowConsumerTimeoutSeconds, Is.EqualTo(10));
             Assert.That(new PresenceOptions().TimeoutSeconds, Is.EqualTo(30));
             Assert.That(new HistoryOptions().MaxMessagesPerRoom, Is.EqualTo(1000));
         });
@@ -29,6 +31,8 @@ public sealed class OptionsValidationTests
 
     [TestCase("Hubs:Limits:MaxConnectionsPerUser", "0")]
     [TestCase("Hubs:Limits:MaxMessageBytes", "10")]
+    [TestCase("Hubs:Limits:OutboundBufferBytes", "1000")]
+    [TestCase("Hubs:Limits:SlowConsumerTimeoutSeconds", "0")]
     [TestCase("Hubs:History:MaxMessagesPerRoom", "-5")]
     [TestCase("Hubs:Presence:TimeoutSeconds", "0")]
     public void OutOfRangeValue_FailsNamingTheFullKey(string key, string value)
@@ -38,6 +42,42 @@ public sealed class OptionsValidationTests
         var error = Assert.Throws<OptionsValidationException>(() => Resolve(services, key))!;
 
         Assert.That(error.Message, Does.Contain(key));
+    }
+
+    /// <summary>Every limit is documented in README.md, in environment form and with its default.</summary>
+    [Test]
+    public void EveryLimit_DocumentedInReadmeWithItsDefault()
+    {
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var options = new (string Section, object Defaults)[]
+        {
+            (LimitsOptions.Section, new LimitsOptions()),
+            (PresenceOptions.Section, new PresenceOptions()),
+            (HistoryOptions.Section, new HistoryOptions()),
+        };
+        var rows = options.SelectMany(o => o.Defaults.GetType().GetProperties().Select(p =>
+            (Key: $"{o.Section.Replace(":", "__", StringComparison.Ordinal)}__{p.Name}", Default: Convert.ToString(p.GetValue(o.Defaults), System.Globalization.CultureInfo.InvariantCulture))));
+
+        Assert.Multiple(() =>
+        {
+            foreach (var (key, value) in rows)
+            {
+                var line = readme.Split('\n').FirstOrDefault(l => l.StartsWith($"| `{key}`", StringComparison.Ordinal));
+                Assert.That(line, Is.Not.Null, $"README documents {key}");
+                Assert.That(line, Does.Contain($"| {value} |"), $"README gives {key}'s default");
+            }
+        });
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Hubs.sln")))
+        {
+            directory = directory.Parent;
+        }
+
+        return directory?.FullName ?? throw new InvalidOperationException("Hubs.sln not found above the test binaries.");
     }
 
     private static ServiceProvider Build(string key, string value)
