@@ -65,6 +65,7 @@ internal static partial class SlowConsumerGuard
         private long _behindSince;
         private long _held;
         private bool _closed;
+        private bool _passThrough;
 
         public override bool CanGetUnflushedBytes => _inner.CanGetUnflushedBytes;
 
@@ -125,6 +126,13 @@ internal static partial class SlowConsumerGuard
                     return new(new FlushResult(isCanceled: false, isCompleted: true));
                 }
 
+                if (_passThrough)
+                {
+                    // SignalR is closing the connection and writes its close message: plain pipe behaviour, in order
+                    // after anything held.
+                    return _inner.FlushAsync(cancellationToken);
+                }
+
                 if (_behind)
                 {
                     _held += written;
@@ -161,10 +169,16 @@ internal static partial class SlowConsumerGuard
 
         public override void CancelPendingFlush()
         {
-            // SignalR cancels only when it aborts the connection: stop guarding, the connection is going away.
+            // SignalR cancels only when it aborts the connection. It may still write a close message after this, so
+            // stop guarding rather than stop writing.
             lock (_gate)
             {
-                Close();
+                if (_behind)
+                {
+                    CaughtUp();
+                }
+
+                _passThrough = true;
                 _inner.CancelPendingFlush();
             }
         }
@@ -201,7 +215,7 @@ internal static partial class SlowConsumerGuard
                     {
                         lock (_gate)
                         {
-                            if (_closed)
+                            if (_closed || _passThrough)
                             {
                                 return;
                             }
@@ -215,9 +229,15 @@ internal static partial class SlowConsumerGuard
 
                     lock (_gate)
                     {
-                        if (_closed || result.IsCompleted || result.IsCanceled)
+                        if (_closed || _passThrough)
                         {
-                            // Closing (the transport has stopped reading, or SignalR aborted the connection).
+                            // Dropped, or SignalR is closing the connection and flushes for itself.
+                            return;
+                        }
+
+                        if (result.IsCompleted)
+                        {
+                            // The transport has stopped reading: the connection is gone.
                             Close();
                             return;
                         }

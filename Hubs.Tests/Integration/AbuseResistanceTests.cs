@@ -229,6 +229,25 @@ public sealed class InvocationLimitTests : ServerFixture
     }
 
     [Test]
+    public async Task T13_FloodDisconnect_TheFlooderStillGetsSignalRsCloseMessage()
+    {
+        // The close message is written after SignalR aborts the connection; the outgoing guard must let it through.
+        await using var flooder = await RawHubSocket.ConnectAsync(Server.HubUrl, TestTokens.For("raw-flooder"));
+        for (var i = 0; i < 40; i++)
+        {
+            await flooder.InvokeAsync(nameof(IRoomHub.ListRooms));
+        }
+
+        var frames = await flooder.ReceiveUntilClosedAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(frames, Does.Contain(ErrorCodes.RateLimited));
+            Assert.That(frames.Split(RawHubSocket.RecordSeparator), Has.Some.StartsWith("{\"type\":7"), "a close message before the socket closed");
+        });
+    }
+
+    [Test]
     public async Task T15_RoomsPerConnection_OnePastTheCapRefusedWithRateLimited()
     {
         var connection = await ConnectAsync("roamer");
