@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using Hubs.Server.Infrastructure;
 using Hubs.Server.Options;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
@@ -30,7 +31,7 @@ internal static partial class SilentPeerTimeout
             {
                 var transport = connection.Transport;
                 var reader = new WatchedReader(transport.Input, time);
-                connection.Transport = new Pipe(reader, transport.Output);
+                connection.Transport = new DuplexPipe(reader, transport.Output);
                 heartbeat.OnHeartbeat(_ =>
                 {
                     // Long polling keeps itself alive (and its clients do not ping): the transport times those out.
@@ -47,13 +48,6 @@ internal static partial class SilentPeerTimeout
 
             return next(connection);
         });
-    }
-
-    private sealed class Pipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 
     /// <summary>Forwards to the connection's reader and notes when anything last arrived.</summary>

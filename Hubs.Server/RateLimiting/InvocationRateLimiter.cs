@@ -30,16 +30,7 @@ internal sealed partial class InvocationRateLimiter : IDisposable
         _logger = logger;
         var rate = limits.Value.InvocationsPerSecondPerConnection;
         DisconnectAfterRefusals = rate * 2;
-        _buckets = PartitionedRateLimiter.Create<string, string>(connectionId => RateLimitPartition.GetTokenBucketLimiter(
-            connectionId,
-            _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = rate * 2,
-                TokensPerPeriod = rate,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _buckets = TokenBuckets.PerKey<string>(rate);
     }
 
     /// <summary>Refusals in a row after which a connection that keeps flooding is closed.</summary>
@@ -98,16 +89,7 @@ internal sealed class InMemoryMessageRateLimiter : IMessageRateLimiter, IDisposa
     public InMemoryMessageRateLimiter(IOptions<LimitsOptions> limits)
     {
         var rate = limits.Value.MessagesPerSecondPerUserPerRoom;
-        _buckets = PartitionedRateLimiter.Create<(string RoomId, string UserId), (string, string)>(key => RateLimitPartition.GetTokenBucketLimiter(
-            key,
-            _ => new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = rate * 2,
-                TokensPerPeriod = rate,
-                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            }));
+        _buckets = TokenBuckets.PerKey<(string RoomId, string UserId)>(rate);
     }
 
     public ValueTask<bool> TryAcquireAsync(string roomId, string userId, CancellationToken cancellationToken)
@@ -122,3 +104,20 @@ internal sealed class InMemoryMessageRateLimiter : IMessageRateLimiter, IDisposa
 /// <summary>Marks a hub method whose calls spend the caller's message budget in the room.</summary>
 [AttributeUsage(AttributeTargets.Method)]
 internal sealed class SpendsMessageBudgetAttribute : Attribute;
+
+/// <summary>The contract's token buckets: <c>rate</c> tokens a second, a burst of twice that, no queueing.</summary>
+internal static class TokenBuckets
+{
+    public static PartitionedRateLimiter<TKey> PerKey<TKey>(int rate)
+        where TKey : notnull =>
+        PartitionedRateLimiter.Create<TKey, TKey>(key => RateLimitPartition.GetTokenBucketLimiter(
+            key,
+            _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = rate * 2,
+                TokensPerPeriod = rate,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+}

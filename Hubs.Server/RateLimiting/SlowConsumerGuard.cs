@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Hubs.Server.Infrastructure;
 using Hubs.Server.Options;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
@@ -35,19 +36,12 @@ internal static partial class SlowConsumerGuard
         return connections.Use(next => connection =>
         {
             var transport = connection.Transport;
-            connection.Transport = new GuardedPipe(transport.Input, new GuardedWriter(transport, connection, settings));
+            connection.Transport = new DuplexPipe(transport.Input, new GuardedWriter(transport, connection, settings));
             return next(connection);
         });
     }
 
     private sealed record Settings(long MaxHeldBytes, TimeSpan Timeout, TimeProvider Time, HubsMetrics Metrics, ILogger Logger);
-
-    private sealed class GuardedPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
 
     /// <summary>
     /// Forwards to the connection's pipe writer. While the pipe is above its pause threshold ("behind") flushes do

@@ -1,9 +1,6 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubs.Tests.Integration;
 
@@ -13,21 +10,7 @@ public sealed class TelemetryTests : ServerFixture
     [Test]
     public async Task Invocations_OkAndRefused_RecordedByMethodOutcomeAndDeliveries()
     {
-        var recorded = new ConcurrentQueue<(string Instrument, long Value, string Tags)>();
-        var factory = Server.Services.GetRequiredService<IMeterFactory>();
-        using var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "Hubs" && ReferenceEquals(instrument.Meter.Scope, factory))
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            recorded.Enqueue((instrument.Name, value, string.Join(",", tags.ToArray().Select(t => $"{t.Key}={t.Value}")))));
-        listener.Start();
+        using var metrics = new MetricsRecorder(Server);
 
         var room = NewRoomId();
         var alice = await ConnectAsync("alice");
@@ -37,7 +20,7 @@ public sealed class TelemetryTests : ServerFixture
         await alice.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, "metered"));
         await HubAssert.RefusedAsync(() => bob.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room), ErrorCodes.NotFound);
 
-        var all = recorded.ToArray();
+        var all = metrics.All;
         Assert.Multiple(() =>
         {
             Assert.That(all, Has.Some.EqualTo(("hubs.connections", 1L, "")));
