@@ -17,8 +17,8 @@ internal static partial class ClientLog
     [LoggerMessage(4, LogLevel.Information, "Reconnect attempt {Attempt} failed")]
     public static partial void ReconnectFailed(ILogger logger, Exception error, int attempt);
 
-    [LoggerMessage(5, LogLevel.Information, "Reconnected as {ConnectionId}; rejoined {RoomCount} rooms")]
-    public static partial void Reconnected(ILogger logger, string? connectionId, int roomCount);
+    [LoggerMessage(5, LogLevel.Information, "Reconnected to {Node}; rejoined {RoomCount} rooms")]
+    public static partial void Reconnected(ILogger logger, string node, int roomCount);
 
     [LoggerMessage(6, LogLevel.Warning, "Access to room {RoomId} was lost while disconnected ({Code})")]
     public static partial void RejoinRefused(ILogger logger, string roomId, string code);
@@ -28,4 +28,16 @@ internal static partial class ClientLog
 
     [LoggerMessage(8, LogLevel.Debug, "Room {RoomId}: catch-up stopped; the next reconnect or gap retries it")]
     public static partial void CatchUpFailed(ILogger logger, Exception error, string roomId);
+
+    [LoggerMessage(9, LogLevel.Information, "Node {Node} could not be reached")]
+    public static partial void NodeUnreachable(ILogger logger, Exception error, string node);
+
+    [LoggerMessage(10, LogLevel.Information, "Replaced the connection before its token expired; now on {Node} with {RoomCount} rooms")]
+    public static partial void ConnectionReplaced(ILogger logger, string node, int roomCount);
+
+    [LoggerMessage(11, LogLevel.Warning, "Could not replace the connection before its token expires; trying again")]
+    public static partial void ReplacementFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(12, LogLevel.Debug, "Room {RoomId}: send attempt {Attempt} not acknowledged; sending again with the same clientMessageId")]
+    public static partial void SendRetry(ILogger logger, string roomId, int attempt);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using Hubs.Contracts;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -10,17 +11,23 @@ namespace Hubs.Client;
 
 /// <summary>
 /// Typed client of the Hubs room hub. Every hub method is a method here, every server event an <c>On…</c>
-/// registration. After a dropped connection it reconnects with jittered exponential backoff, asks the token
-/// provider again, rejoins its rooms and delivers what it missed through <see cref="OnMessageReceived(Func{RoomMessage, Task})"/>,
-/// in sequence order and without duplicates.
+/// registration. It connects to one of several node URLs; after a lost connection it reconnects with jittered
+/// exponential backoff to any node that answers, asks the token provider again, rejoins its rooms (the server checks
+/// access again) and delivers what it missed through <see cref="OnMessageReceived(Func{RoomMessage, Task})"/>, in
+/// sequence order and without duplicates. Before its token expires it opens a replacement connection with a fresh
+/// token, joins the rooms there and only then closes the old one.
 /// </summary>
 public sealed class HubsClient : IRoomHub, IAsyncDisposable
 {
+    private static readonly TimeSpan RetireBound = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan RateLimitedRejoinDelay = TimeSpan.FromMilliseconds(500);
+
     private readonly HubsClientOptions _options;
-    private readonly HubConnection _connection;
+    private readonly Uri[] _urls;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<string, byte> _joinedRooms = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _membership = new(1, 1);
     private readonly HandlerList<RoomMessage> _messageReceived;
     private readonly HandlerList<UserPresenceEvent> _userJoined;
     private readonly HandlerList<UserPresenceEvent> _userLeft;
@@ -28,10 +35,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     private readonly HandlerList<UserTypingEvent> _userTyping;
     private readonly HandlerList<RoomInfo> _roomUpdated;
     private readonly HandlerList<RemovedFromRoomEvent> _removedFromRoom;
+    private readonly HandlerList<RecoveryIncompleteEvent> _recoveryIncomplete;
     private readonly RoomDelivery _delivery;
     private readonly Lock _stateGate = new();
     private HubsConnectionState _state = HubsConnectionState.Disconnected;
-    private Task _reconnecting = Task.CompletedTask;
+    private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private NodeConnection? _current;
+    private Task _supervising = Task.CompletedTask;
     private bool _stopped;
 
     /// <summary>Creates a client; nothing connects until <see cref="StartAsync"/>.</summary>
@@ -40,6 +50,12 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        _urls = [.. new[] { options.Url }.Concat(options.Urls ?? []).OfType<Uri>().Distinct()];
+        if (_urls.Length == 0)
+        {
+            throw new ArgumentException("Set HubsClientOptions.Url or HubsClientOptions.Urls.", nameof(options));
+        }
+
         _logger = options.LoggerFactory?.CreateLogger<HubsClient>() ?? NullLogger<HubsClient>.Instance;
         _messageReceived = new(nameof(IRoomClient.MessageReceived), _logger);
         _userJoined = new(nameof(IRoomClient.UserJoined), _logger);
@@ -48,42 +64,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         _userTyping = new(nameof(IRoomClient.UserTyping), _logger);
         _roomUpdated = new(nameof(IRoomClient.RoomUpdated), _logger);
         _removedFromRoom = new(nameof(IRoomClient.RemovedFromRoom), _logger);
+        _recoveryIncomplete = new(nameof(OnRecoveryIncomplete), _logger);
         _delivery = new RoomDelivery(
-            request => InvokeCoreAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), [request], _lifetime.Token),
+            request => InvokeOnAsync<IReadOnlyList<RoomMessage>>(Current, nameof(IRoomHub.GetHistory), [request], _lifetime.Token),
             _messageReceived,
             _removedFromRoom,
+            _recoveryIncomplete,
             _logger);
-
-        var builder = new HubConnectionBuilder().WithUrl(options.Url, http =>
-        {
-            http.AccessTokenProvider = async () => await options.AccessTokenProvider(_lifetime.Token);
-            http.SkipNegotiation = options.SkipNegotiation;
-            if (options.Transports is { } transports)
-            {
-                http.Transports = transports;
-            }
-        });
-        if (options.LoggerFactory is not null)
-        {
-            builder.Services.AddSingleton(options.LoggerFactory);
-        }
-
-        options.ConfigureConnection?.Invoke(builder);
-        _connection = builder.Build();
-        _connection.Closed += OnClosedAsync;
-
-        // Handlers only enqueue: awaiting a hub call inside them would stall SignalR's receive loop.
-        _connection.On<RoomMessage>(nameof(IRoomClient.MessageReceived), _delivery.MessageArrived);
-        _connection.On<RemovedFromRoomEvent>(nameof(IRoomClient.RemovedFromRoom), removal =>
-        {
-            _joinedRooms.TryRemove(removal.RoomId, out _);
-            _delivery.Removed(removal);
-        });
-        Forward(nameof(IRoomClient.UserJoined), _userJoined);
-        Forward(nameof(IRoomClient.UserLeft), _userLeft);
-        Forward(nameof(IRoomClient.PresenceChanged), _presenceChanged);
-        Forward(nameof(IRoomClient.UserTyping), _userTyping);
-        Forward(nameof(IRoomClient.RoomUpdated), _roomUpdated);
     }
 
     /// <summary>Raised on every state change.</summary>
@@ -102,37 +89,67 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     }
 
     /// <summary>The server's id for the current connection, when connected; null with <see cref="HubsClientOptions.SkipNegotiation"/>.</summary>
-    public string? ConnectionId => _connection.ConnectionId;
+    public string? ConnectionId => Volatile.Read(ref _current)?.Hub.ConnectionId;
+
+    /// <summary>The node URL of the current connection; null before the first connect.</summary>
+    public Uri? ConnectedUrl => Volatile.Read(ref _current)?.Url;
 
     /// <summary>Rooms this client has joined and not left or been removed from; they are rejoined after a reconnect.</summary>
     public IReadOnlyCollection<string> JoinedRooms => _joinedRooms.Keys.ToArray();
 
-    /// <summary>Connects. Fails with the transport's exception when the server cannot be reached or refuses the token.</summary>
+    private NodeConnection Current => Volatile.Read(ref _current) ?? throw NotConnected();
+
+    /// <summary>
+    /// Connects to the first URL that accepts. Fails with the transport's exception of the last URL tried when none
+    /// can be reached or all refuse the token.
+    /// </summary>
     /// <param name="cancellationToken">Cancels the attempt.</param>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_stopped, this);
-        SetState(HubsConnectionState.Connecting, null);
-        try
-        {
-            await _connection.StartAsync(cancellationToken);
-        }
-        catch
-        {
-            SetState(HubsConnectionState.Disconnected, null);
-            throw;
-        }
-
         lock (_stateGate)
         {
-            // A drop right after the start has already moved the state on to Reconnecting.
-            if (_state != HubsConnectionState.Connecting)
+            if (_state != HubsConnectionState.Disconnected)
             {
-                return;
+                throw new InvalidOperationException("The client was already started.");
             }
         }
 
+        SetState(HubsConnectionState.Connecting, null);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        NodeConnection? node = null;
+        ExceptionDispatchInfo? failure = null;
+        for (var index = 0; index < _urls.Length && node is null; index++)
+        {
+            try
+            {
+                node = await ConnectAsync(index, linked.Token);
+            }
+            catch (Exception error) when (!linked.IsCancellationRequested)
+            {
+                ClientLog.NodeUnreachable(_logger, error, _urls[index].Authority);
+                failure = ExceptionDispatchInfo.Capture(error);
+            }
+            catch
+            {
+                SetState(HubsConnectionState.Disconnected, null);
+                throw;
+            }
+        }
+
+        if (node is null)
+        {
+            SetState(HubsConnectionState.Disconnected, null);
+            failure!.Throw();
+        }
+
+        Volatile.Write(ref _current, node);
         SetState(HubsConnectionState.Connected, null);
+        lock (_stateGate)
+        {
+            // Started after the state change, so that a drop at once is reported after it, not before.
+            _supervising = _stopped ? Task.CompletedTask : Task.Run(SuperviseAsync);
+        }
     }
 
     /// <summary>Disconnects and stops reconnecting. Registrations stay; the client cannot be started again.</summary>
@@ -150,8 +167,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         }
 
         await _lifetime.CancelAsync();
-        await _connection.StopAsync(cancellationToken);
-        await _reconnecting.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _supervising.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (Volatile.Read(ref _current) is { } node)
+        {
+            await node.Hub.StopAsync(cancellationToken);
+            await node.Hub.DisposeAsync();
+        }
+
         await _delivery.StopAsync();
         SetState(HubsConnectionState.Disconnected, null);
     }
@@ -160,8 +182,8 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync();
-        await _connection.DisposeAsync();
         _lifetime.Dispose();
+        _membership.Dispose();
     }
 
     /// <summary>Handles every accepted message of joined rooms, in sequence order, once each (recovered ones included).</summary>
@@ -222,6 +244,17 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
 
     /// <inheritdoc cref="OnRemovedFromRoom(Func{RemovedFromRoomEvent, Task})"/>
     public IDisposable OnRemovedFromRoom(Action<RemovedFromRoomEvent> handler) => _removedFromRoom.Add(Sync(handler));
+
+    /// <summary>
+    /// Handles messages missed while away that are no longer in the room's history: raised once per gap, before the
+    /// first message after it is delivered.
+    /// </summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>Disposing it removes the handler.</returns>
+    public IDisposable OnRecoveryIncomplete(Func<RecoveryIncompleteEvent, Task> handler) => _recoveryIncomplete.Add(handler);
+
+    /// <inheritdoc cref="OnRecoveryIncomplete(Func{RecoveryIncompleteEvent, Task})"/>
+    public IDisposable OnRecoveryIncomplete(Action<RecoveryIncompleteEvent> handler) => _recoveryIncomplete.Add(Sync(handler));
 
     /// <inheritdoc />
     public Task<RoomInfo> CreateRoom(CreateRoomRequest request) => CreateRoom(request, default);
@@ -293,23 +326,35 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     public async Task<JoinRoomResult> JoinRoom(string roomId, CancellationToken cancellationToken)
     {
         EnsureConnected();
-        var rejoin = _joinedRooms.ContainsKey(roomId);
-        if (!rejoin)
-        {
-            _delivery.JoinStarting(roomId);
-        }
 
+        // One membership change at a time, and none while a replacement connection is joining the rooms.
+        await _membership.WaitAsync(cancellationToken);
         try
         {
-            var result = await InvokeCoreAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), [roomId], cancellationToken);
-            _joinedRooms.TryAdd(roomId, 0);
-            await _delivery.JoinedAsync(roomId, result.LastSequence);
-            return result;
+            var rejoin = _joinedRooms.ContainsKey(roomId);
+            if (!rejoin)
+            {
+                _delivery.JoinStarting(roomId);
+            }
+
+            try
+            {
+                var node = Current;
+                var result = await InvokeOnAsync<JoinRoomResult>(node, nameof(IRoomHub.JoinRoom), [roomId], cancellationToken);
+                node.Joined(roomId);
+                _joinedRooms.TryAdd(roomId, 0);
+                await _delivery.JoinedAsync(roomId, result.LastSequence);
+                return result;
+            }
+            catch when (!rejoin)
+            {
+                _delivery.Forget(roomId);
+                throw;
+            }
         }
-        catch when (!rejoin)
+        finally
         {
-            _delivery.Forget(roomId);
-            throw;
+            _membership.Release();
         }
     }
 
@@ -319,17 +364,72 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     /// <inheritdoc cref="IRoomHub.LeaveRoom"/>
     public async Task LeaveRoom(string roomId, CancellationToken cancellationToken)
     {
-        await InvokeAsync<object?>(nameof(IRoomHub.LeaveRoom), [roomId], cancellationToken);
-        _joinedRooms.TryRemove(roomId, out _);
-        _delivery.Forget(roomId);
+        EnsureConnected();
+        await _membership.WaitAsync(cancellationToken);
+        try
+        {
+            await InvokeAsync<object?>(nameof(IRoomHub.LeaveRoom), [roomId], cancellationToken);
+            _joinedRooms.TryRemove(roomId, out _);
+            _delivery.Forget(roomId);
+        }
+        finally
+        {
+            _membership.Release();
+        }
     }
 
     /// <inheritdoc />
     public Task<SendMessageResult> SendMessage(SendMessageRequest request) => SendMessage(request, default);
 
-    /// <inheritdoc cref="IRoomHub.SendMessage"/>
-    public Task<SendMessageResult> SendMessage(SendMessageRequest request, CancellationToken cancellationToken) =>
-        InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), [request], cancellationToken);
+    /// <summary>
+    /// Sends a message and returns once the server has stored it. When the connection is lost under the call, or the
+    /// server could not store it, the client waits for the reconnect and sends again with the same
+    /// <c>clientMessageId</c> (one is assigned when the request has none), for up to
+    /// <see cref="HubsClientOptions.SendRetryTimeout"/>; the server stores it once, so a retry after a lost
+    /// acknowledgement returns the original sequence. Fails with <c>unavailable</c> when the time is up: the message
+    /// may then have been stored, under the same <c>clientMessageId</c>, and a later retry with it stores nothing new.
+    /// </summary>
+    /// <param name="request">The message.</param>
+    /// <param name="cancellationToken">Cancels the call and its retries.</param>
+    public async Task<SendMessageResult> SendMessage(SendMessageRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_options.SendRetryTimeout <= TimeSpan.Zero)
+        {
+            return await InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), [request], cancellationToken);
+        }
+
+        EnsureStarted();
+        var idempotent = request.ClientMessageId is null ? request with { ClientMessageId = Guid.NewGuid().ToString("N") } : request;
+        var time = _options.TimeProvider;
+        var deadline = time.GetUtcNow() + _options.SendRetryTimeout;
+        var pause = TimeSpan.FromMilliseconds(100);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await WaitConnectedAsync(deadline - time.GetUtcNow(), cancellationToken);
+                return await InvokeOnAsync<SendMessageResult>(Current, nameof(IRoomHub.SendMessage), [idempotent], cancellationToken);
+            }
+            catch (HubsException error) when (error.Code == ErrorCodes.Unavailable && !cancellationToken.IsCancellationRequested)
+            {
+                var left = deadline - time.GetUtcNow();
+                if (left <= TimeSpan.Zero || _lifetime.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                ClientLog.SendRetry(_logger, idempotent.RoomId, attempt);
+
+                // A refusal from a reachable server waits a little; a lost connection waits for the reconnect instead.
+                if (State == HubsConnectionState.Connected)
+                {
+                    await Task.Delay(pause < left ? pause : left, time, cancellationToken);
+                    pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
+                }
+            }
+        }
+    }
 
     /// <inheritdoc />
     public Task Typing(string roomId) => Typing(roomId, default);
@@ -369,14 +469,54 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         };
     }
 
-    private void Forward<T>(string eventName, HandlerList<T> handlers) =>
-        _connection.On<T>(eventName, item => _delivery.Post(() => handlers.InvokeAsync(item)));
+    private static HubsException NotConnected(HubsConnectionState? state = null) =>
+        new(ErrorCodes.Unavailable, $"{ErrorCodes.Unavailable}: not connected" + (state is { } known ? $" ({known})" : string.Empty));
 
     private void EnsureConnected()
     {
-        if (State != HubsConnectionState.Connected)
+        var state = State;
+        if (state != HubsConnectionState.Connected)
         {
-            throw new HubsException(ErrorCodes.Unavailable, $"{ErrorCodes.Unavailable}: not connected ({State})");
+            throw NotConnected(state);
+        }
+    }
+
+    private void EnsureStarted()
+    {
+        var state = State;
+        if (state is HubsConnectionState.Disconnected or HubsConnectionState.Connecting)
+        {
+            throw NotConnected(state);
+        }
+    }
+
+    /// <summary>Waits until connected (after a reconnect, with rooms rejoined); <c>unavailable</c> when the bound passes first.</summary>
+    private async Task WaitConnectedAsync(TimeSpan bound, CancellationToken cancellationToken)
+    {
+        Task connected;
+        lock (_stateGate)
+        {
+            if (_stopped || _state is HubsConnectionState.Disconnected)
+            {
+                throw NotConnected(_state);
+            }
+
+            connected = _connected.Task;
+        }
+
+        if (connected.IsCompleted)
+        {
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        try
+        {
+            await connected.WaitAsync(bound > TimeSpan.Zero ? bound : TimeSpan.Zero, _options.TimeProvider, linked.Token);
+        }
+        catch (Exception error) when (error is TimeoutException || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new HubsException(ErrorCodes.Unavailable, $"{ErrorCodes.Unavailable}: not connected ({State})", innerException: error);
         }
     }
 
@@ -384,14 +524,15 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     private Task<T> InvokeAsync<T>(string method, object?[] arguments, CancellationToken cancellationToken)
     {
         EnsureConnected();
-        return InvokeCoreAsync<T>(method, arguments, cancellationToken);
+        return InvokeOnAsync<T>(Current, method, arguments, cancellationToken);
     }
 
-    private async Task<T> InvokeCoreAsync<T>(string method, object?[] arguments, CancellationToken cancellationToken)
+    private static async Task<T> InvokeOnAsync<T>(NodeConnection node, string method, object?[] arguments, CancellationToken cancellationToken)
     {
+        using var call = node.BeginCall();
         try
         {
-            return await _connection.InvokeCoreAsync<T>(method, arguments, cancellationToken);
+            return await node.Hub.InvokeCoreAsync<T>(method, arguments, cancellationToken);
         }
         catch (HubException error)
         {
@@ -404,99 +545,277 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         }
     }
 
-    private Task OnClosedAsync(Exception? error)
+    /// <summary>Opens a connection to one node, with this client's handlers registered on it.</summary>
+    private async Task<NodeConnection> ConnectAsync(int urlIndex, CancellationToken cancellationToken)
     {
-        HubsConnectionState previous;
-        lock (_stateGate)
+        var node = new NodeConnection(urlIndex, _urls[urlIndex]);
+        var builder = new HubConnectionBuilder().WithUrl(node.Url, http =>
         {
-            // While reconnecting, the loop owns recovery: a drop during the rejoin makes its attempt fail and retry.
-            if (_stopped || _state == HubsConnectionState.Reconnecting)
+            http.AccessTokenProvider = async () =>
             {
-                return Task.CompletedTask;
+                var token = await _options.AccessTokenProvider(_lifetime.Token);
+                node.TokenIssued(token, _options.TimeProvider.GetUtcNow(), _options.TokenRefreshLead);
+                return token;
+            };
+            http.SkipNegotiation = _options.SkipNegotiation;
+            if (_options.Transports is { } transports)
+            {
+                http.Transports = transports;
             }
-
-            previous = _state;
-            _state = HubsConnectionState.Reconnecting;
-            _reconnecting = Task.Run(ReconnectAsync);
+        });
+        if (_options.LoggerFactory is not null)
+        {
+            builder.Services.AddSingleton(_options.LoggerFactory);
         }
 
-        ClientLog.ConnectionLost(_logger, error);
-        StateChanged?.Invoke(this, new HubsStateChangedEventArgs(previous, HubsConnectionState.Reconnecting, error));
-        return Task.CompletedTask;
+        _options.ConfigureConnection?.Invoke(builder);
+        var hub = builder.Build();
+        node.Hub = hub;
+        hub.Closed += error =>
+        {
+            node.MarkClosed(error);
+            return Task.CompletedTask;
+        };
+
+        // Handlers only enqueue: awaiting a hub call inside them would stall SignalR's receive loop. Messages and
+        // removals count from any connection (delivery drops what it already has); other events only from the current
+        // one, so that an overlap while a connection is replaced does not repeat them.
+        hub.On<RoomMessage>(nameof(IRoomClient.MessageReceived), _delivery.MessageArrived);
+        hub.On<RemovedFromRoomEvent>(nameof(IRoomClient.RemovedFromRoom), removal =>
+        {
+            _joinedRooms.TryRemove(removal.RoomId, out _);
+            _delivery.Removed(removal);
+        });
+        Forward(hub, node, nameof(IRoomClient.UserJoined), _userJoined);
+        Forward(hub, node, nameof(IRoomClient.UserLeft), _userLeft);
+        Forward(hub, node, nameof(IRoomClient.PresenceChanged), _presenceChanged);
+        Forward(hub, node, nameof(IRoomClient.UserTyping), _userTyping);
+        Forward(hub, node, nameof(IRoomClient.RoomUpdated), _roomUpdated);
+
+        try
+        {
+            await hub.StartAsync(cancellationToken);
+        }
+        catch
+        {
+            await hub.DisposeAsync();
+            throw;
+        }
+
+        return node;
     }
 
-    /// <summary>Reconnects with full-jitter exponential backoff, then rejoins and catches up every joined room.</summary>
-    private async Task ReconnectAsync()
+    private void Forward<T>(HubConnection hub, NodeConnection node, string eventName, HandlerList<T> handlers) =>
+        hub.On<T>(eventName, item =>
+        {
+            if (ReferenceEquals(Volatile.Read(ref _current), node))
+            {
+                _delivery.Post(() => handlers.InvokeAsync(item));
+            }
+        });
+
+    /// <summary>
+    /// Owns the connection from the first connect to the stop: waits for the current connection to close (then
+    /// reconnects) or for its token to near expiry (then replaces it).
+    /// </summary>
+    private async Task SuperviseAsync()
     {
         var token = _lifetime.Token;
-        for (var attempt = 1; !token.IsCancellationRequested; attempt++)
+        var time = _options.TimeProvider;
+        while (!token.IsCancellationRequested)
         {
-            var delay = BackoffDelay(attempt);
-            ClientLog.ReconnectScheduled(_logger, attempt, delay);
+            var node = Current;
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(token);
+            var due = node.RefreshAt is { } at && _options.TokenRefreshLead > TimeSpan.Zero
+                ? Task.Delay(Max(at - time.GetUtcNow(), TimeSpan.Zero), time, wake.Token)
+                : Task.Delay(Timeout.InfiniteTimeSpan, wake.Token);
+            var first = await Task.WhenAny(node.Closed, due);
+            await wake.CancelAsync();
+            if (token.IsCancellationRequested)
+            {
+                return;
+            }
+
             try
             {
-                await Task.Delay(delay, _options.TimeProvider, token);
-                if (_connection.State == HubConnectionState.Disconnected)
+                if (first == node.Closed)
                 {
-                    await _connection.StartAsync(token);
+                    await ReconnectAsync(node, await node.Closed, token);
                 }
-
-                await RejoinAsync(token);
+                else
+                {
+                    await ReplaceAsync(node, token);
+                }
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception failure)
+        }
+    }
+
+    /// <summary>After a loss: backoff with full jitter, any node that answers (starting after the lost one), rejoin, catch up.</summary>
+    private async Task ReconnectAsync(NodeConnection lost, Exception? error, CancellationToken cancellationToken)
+    {
+        SetState(HubsConnectionState.Reconnecting, error);
+        ClientLog.ConnectionLost(_logger, error);
+        _ = lost.Hub.DisposeAsync().AsTask();
+        for (var attempt = 1; ; attempt++)
+        {
+            var delay = BackoffDelay(attempt);
+            var index = (lost.UrlIndex + attempt) % _urls.Length;
+            ClientLog.ReconnectScheduled(_logger, attempt, delay);
+            await Task.Delay(delay, _options.TimeProvider, cancellationToken);
+            NodeConnection node;
+            try
+            {
+                node = await ConnectAsync(index, cancellationToken);
+            }
+            catch (Exception failure) when (!cancellationToken.IsCancellationRequested)
             {
                 ClientLog.ReconnectFailed(_logger, failure, attempt);
                 continue;
             }
 
-            lock (_stateGate)
+            // Current before the rejoin: catching up reads history through it (and a stop from here on closes it).
+            Volatile.Write(ref _current, node);
+            await _membership.WaitAsync(cancellationToken);
+            try
             {
-                if (_stopped)
-                {
-                    return;
-                }
-
-                if (_connection.State != HubConnectionState.Connected)
-                {
-                    // Dropped again after the rejoin: this loop is still the one reconnecting.
-                    continue;
-                }
-
-                // Under the lock, so that a drop from here on sees Connected and starts a new reconnect.
-                _state = HubsConnectionState.Connected;
+                await RejoinAsync(node, cancellationToken);
+            }
+            catch (Exception failure) when (!cancellationToken.IsCancellationRequested)
+            {
+                ClientLog.ReconnectFailed(_logger, failure, attempt);
+                await node.Hub.DisposeAsync();
+                continue;
+            }
+            finally
+            {
+                _membership.Release();
             }
 
-            ClientLog.Reconnected(_logger, _connection.ConnectionId, _joinedRooms.Count);
-            StateChanged?.Invoke(this, new HubsStateChangedEventArgs(HubsConnectionState.Reconnecting, HubsConnectionState.Connected, null));
+            if (node.Closed.IsCompleted)
+            {
+                // Dropped again during the rejoin: the supervisor sees it closed and reconnects once more.
+                return;
+            }
+
+            SetState(HubsConnectionState.Connected, null);
+            ClientLog.Reconnected(_logger, node.Url.Authority, _joinedRooms.Count);
             return;
         }
     }
 
-    private async Task RejoinAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Before the token expires: opens a connection with a fresh token, joins the rooms on it (the server checks access
+    /// again), makes it current, and stops the old one once its running calls are done. The user never leaves a room.
+    /// </summary>
+    private async Task ReplaceAsync(NodeConnection old, CancellationToken cancellationToken)
+    {
+        NodeConnection? node = null;
+        for (var i = 0; i < _urls.Length && node is null; i++)
+        {
+            var index = (old.UrlIndex + i) % _urls.Length;
+            try
+            {
+                node = await ConnectAsync(index, cancellationToken);
+            }
+            catch (Exception failure) when (!cancellationToken.IsCancellationRequested)
+            {
+                ClientLog.NodeUnreachable(_logger, failure, _urls[index].Authority);
+            }
+        }
+
+        if (node is null)
+        {
+            PostponeReplacement(old);
+            return;
+        }
+
+        try
+        {
+            await _membership.WaitAsync(cancellationToken);
+            try
+            {
+                await RejoinAsync(node, cancellationToken);
+                Volatile.Write(ref _current, node);
+            }
+            finally
+            {
+                _membership.Release();
+            }
+        }
+        catch (Exception failure)
+        {
+            await node.Hub.DisposeAsync();
+            cancellationToken.ThrowIfCancellationRequested();
+            ClientLog.ReplacementFailed(_logger, failure);
+            PostponeReplacement(old);
+            return;
+        }
+
+        ClientLog.ConnectionReplaced(_logger, node.Url.Authority, _joinedRooms.Count);
+        _ = RetireAsync(old);
+    }
+
+    private void PostponeReplacement(NodeConnection old)
+    {
+        var now = _options.TimeProvider.GetUtcNow();
+        var retry = now + BackoffDelay(3);
+        old.RefreshAt = old.TokenExpires is { } expires && retry >= expires ? null : retry;
+    }
+
+    private static async Task RetireAsync(NodeConnection old)
+    {
+        await old.WhenIdleAsync(RetireBound);
+        await old.Hub.StopAsync();
+        await old.Hub.DisposeAsync();
+    }
+
+    /// <summary>Joins every followed room on <paramref name="node"/> and catches each up to the server's last sequence.</summary>
+    private async Task RejoinAsync(NodeConnection node, CancellationToken cancellationToken)
     {
         foreach (var roomId in _joinedRooms.Keys)
         {
             JoinRoomResult result;
             try
             {
-                result = await InvokeCoreAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), [roomId], cancellationToken);
+                result = await JoinPatientlyAsync(node, roomId, cancellationToken);
             }
-            catch (HubsException refused) when (refused.Code is ErrorCodes.NotFound or ErrorCodes.Forbidden)
+            catch (HubsException refused) when (refused.Code is ErrorCodes.NotFound or ErrorCodes.Forbidden or ErrorCodes.RoomFull)
             {
-                // Access was lost while away: the app learns it as a removal, and nothing more arrives for the room.
+                // Access was lost while away (or the room filled up): the app learns it as a removal, and nothing more
+                // arrives for the room.
                 ClientLog.RejoinRefused(_logger, roomId, refused.Code);
                 _joinedRooms.TryRemove(roomId, out _);
-                _delivery.Removed(new RemovedFromRoomEvent(roomId, RemovalReasons.Revoked));
+                var reason = refused.Code == ErrorCodes.RoomFull ? ErrorCodes.RoomFull : RemovalReasons.Revoked;
+                _delivery.Removed(new RemovedFromRoomEvent(roomId, reason));
                 continue;
             }
 
+            node.Joined(roomId);
             await _delivery.JoinedAsync(roomId, result.LastSequence);
         }
     }
+
+    /// <summary>A rejoin of many rooms can outrun the invocation rate limit: it waits and goes on instead of failing.</summary>
+    private static async Task<JoinRoomResult> JoinPatientlyAsync(NodeConnection node, string roomId, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            try
+            {
+                return await InvokeOnAsync<JoinRoomResult>(node, nameof(IRoomHub.JoinRoom), [roomId], cancellationToken);
+            }
+            catch (HubsException limited) when (limited.Code == ErrorCodes.RateLimited && !node.Closed.IsCompleted)
+            {
+                await Task.Delay(RateLimitedRejoinDelay, cancellationToken);
+            }
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     private TimeSpan BackoffDelay(int attempt)
     {
@@ -512,12 +831,20 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         lock (_stateGate)
         {
             previous = _state;
-            if (previous == state)
+            if (previous == state || (_stopped && state != HubsConnectionState.Disconnected))
             {
                 return;
             }
 
             _state = state;
+            if (state == HubsConnectionState.Connected)
+            {
+                _connected.TrySetResult();
+            }
+            else if (_connected.Task.IsCompleted)
+            {
+                _connected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
         }
 
         StateChanged?.Invoke(this, new HubsStateChangedEventArgs(previous, state, error));

@@ -19,6 +19,7 @@ internal sealed class RoomDelivery
     private readonly Func<GetHistoryRequest, Task<IReadOnlyList<RoomMessage>>> _getHistory;
     private readonly HandlerList<RoomMessage> _messages;
     private readonly HandlerList<RemovedFromRoomEvent> _removals;
+    private readonly HandlerList<RecoveryIncompleteEvent> _incomplete;
     private readonly ILogger _logger;
     private readonly Task _processing;
 
@@ -26,8 +27,10 @@ internal sealed class RoomDelivery
         Func<GetHistoryRequest, Task<IReadOnlyList<RoomMessage>>> getHistory,
         HandlerList<RoomMessage> messages,
         HandlerList<RemovedFromRoomEvent> removals,
+        HandlerList<RecoveryIncompleteEvent> incomplete,
         ILogger logger)
     {
+        _incomplete = incomplete;
         _getHistory = getHistory;
         _messages = messages;
         _removals = removals;
@@ -90,12 +93,12 @@ internal sealed class RoomDelivery
         return Task.CompletedTask;
     });
 
-    /// <summary>Stops following the room and tells the handlers why.</summary>
+    /// <summary>
+    /// Stops following the room and tells the handlers why, once: while a connection is being replaced, the removal
+    /// arrives on both.
+    /// </summary>
     public void Removed(RemovedFromRoomEvent removal) => Post(() =>
-    {
-        _rooms.Remove(removal.RoomId);
-        return _removals.InvokeAsync(removal);
-    });
+        _rooms.Remove(removal.RoomId) ? _removals.InvokeAsync(removal) : Task.CompletedTask);
 
     public void MessageArrived(RoomMessage message) => Post(() => ReceiveAsync(message));
 
@@ -146,8 +149,11 @@ internal sealed class RoomDelivery
                 {
                     if (message.Sequence > room.Last + 1)
                     {
+                        // Older than the server's history window: said once, distinctly, never skipped silently.
                         ClientLog.HistoryGap(_logger, roomId, room.Last.Value + 1, message.Sequence - 1);
+                        var gap = new RecoveryIncompleteEvent(roomId, room.Last.Value + 1, message.Sequence);
                         room.Last = message.Sequence - 1;
+                        await _incomplete.InvokeAsync(gap);
                     }
 
                     await DeliverAsync(room, message);
