@@ -170,8 +170,8 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         await _supervising.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (Volatile.Read(ref _current) is { } node)
         {
-            await node.Hub.StopAsync(cancellationToken);
-            await node.Hub.DisposeAsync();
+            // Disposing stops it; a connection that was lost is already disposed, which is harmless here.
+            await node.Hub.DisposeAsync().AsTask().WaitAsync(cancellationToken);
         }
 
         await _delivery.StopAsync();

@@ -240,28 +240,4 @@ public sealed class HubsClientTests : ServerFixture
         _clients.Add(client);
         return client;
     }
-
-    /// <summary>
-    /// Tokens for one user: the first (the initial connect) at once, later ones (reconnects) only once the test opens
-    /// the gate, so that whatever the test does meanwhile certainly happens while the client is away.
-    /// </summary>
-    private sealed class GatedTokens(string userId)
-    {
-        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private int _calls;
-
-        public int Calls => Volatile.Read(ref _calls);
-
-        public void Open() => _gate.TrySetResult();
-
-        public async ValueTask<string?> GetAsync(CancellationToken cancellationToken)
-        {
-            if (Interlocked.Increment(ref _calls) > 1)
-            {
-                await _gate.Task.WaitAsync(cancellationToken);
-            }
-
-            return TestTokens.For(userId);
-        }
-    }
 }
