@@ -538,9 +538,10 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         {
             throw HubsException.FromHubException(error);
         }
-        catch (Exception error) when (error is InvalidOperationException or IOException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
         {
-            // The connection went away under the call.
+            // The connection went away under the call: not connected, the send failed (a WebSocket or HTTP error), or
+            // the pending call was cancelled by the close.
             throw new HubsException(ErrorCodes.Unavailable, $"{ErrorCodes.Unavailable}: the connection was lost", innerException: error);
         }
     }

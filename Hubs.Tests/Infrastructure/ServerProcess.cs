@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
 namespace Hubs.Tests.Infrastructure;
@@ -18,7 +19,8 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output => string.Join("\n", _output);
 
-    public static ServerProcess Start(string environment, IDictionary<string, string>? variables = null)
+    /// <summary>Starts the server; on <paramref name="port"/> when given (a restart on the same address), else on a free one.</summary>
+    public static ServerProcess Start(string environment, IDictionary<string, string>? variables = null, int port = 0)
     {
         var directory = AppContext.BaseDirectory;
         var info = new ProcessStartInfo("dotnet")
@@ -30,7 +32,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         };
         info.ArgumentList.Add(Path.Combine(directory, "Hubs.Server.dll"));
         info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add("http://127.0.0.1:0");
+        info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.Environment["ASPNETCORE_ENVIRONMENT"] = environment;
         info.Environment["DOTNET_ENVIRONMENT"] = environment;
         info.Environment.Remove("Auth__SigningKey");
@@ -77,6 +79,17 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>SIGTERM, as an orchestrator stops a container: the server drains and exits by itself.</summary>
+    public void Terminate()
+    {
+        if (kill(_process.Id, SigTerm) != 0)
+        {
+            Assert.Fail($"kill -TERM {_process.Id} failed");
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -103,6 +116,11 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             _listening.TrySetResult(new Uri(match.Groups[1].Value));
         }
     }
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     [GeneratedRegex(@"Now listening on: (http://\S+)")]
     private static partial Regex ListeningLine();
