@@ -7,12 +7,28 @@ internal sealed record MessageDraft(string SenderId, string SenderName, string T
 {
     public RoomMessage ToMessage(string roomId, long sequence) =>
         new(roomId, sequence, SenderId, SenderName, Text, SentAt, ClientMessageId);
+
+    /// <summary>
+    /// What makes a send a retry of an earlier one: the same sender and client message id (length-prefixed, so no
+    /// pair of ids can run into another). Null when the sender gave no id.
+    /// </summary>
+    public string? RetryKey() => RetryKey(SenderId, ClientMessageId);
+
+    public static string? RetryKey(string senderId, string? clientMessageId) =>
+        clientMessageId is null ? null : $"{senderId.Length}:{senderId}:{clientMessageId}";
 }
 
-/// <summary>Per-room sequence and history. Append assigns the next sequence, stores and trims in one atomic step.</summary>
+/// <summary>What an append did: stored <see cref="Message"/>, or found it already stored by an earlier send of the same retry key.</summary>
+internal sealed record AppendResult(RoomMessage Message, bool Duplicate);
+
+/// <summary>
+/// Per-room sequence and history. Append assigns the next sequence, stores and trims in one atomic step; an append
+/// whose <see cref="MessageDraft.RetryKey()"/> matches a message still in the history stores nothing and returns that
+/// message (an idempotent retry).
+/// </summary>
 internal interface IRoomMessageLog
 {
-    Task<RoomMessage> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken);
+    Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken);
 
     /// <summary>Messages in ascending order: the first <paramref name="limit"/> after <paramref name="afterSequence"/>, or the newest <paramref name="limit"/> when it is null.</summary>
     Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken);

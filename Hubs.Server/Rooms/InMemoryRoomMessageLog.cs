@@ -11,20 +11,36 @@ internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) :
     private readonly ConcurrentDictionary<string, RoomLog> _logs = new(StringComparer.Ordinal);
     private readonly int _capacity = options.Value.MaxMessagesPerRoom;
 
-    public Task<RoomMessage> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
     {
         var log = _logs.GetOrAdd(roomId, static _ => new RoomLog());
+        var key = draft.RetryKey();
         lock (log)
         {
+            if (key is not null && log.ByRetryKey.TryGetValue(key, out var original))
+            {
+                return Task.FromResult(new AppendResult(original, Duplicate: true));
+            }
+
             var message = draft.ToMessage(roomId, log.LastSequence + 1);
             log.Messages.AddLast(message);
             log.LastSequence = message.Sequence;
-            if (log.Messages.Count > _capacity)
+            if (key is not null)
             {
-                log.Messages.RemoveFirst();
+                log.ByRetryKey[key] = message;
             }
 
-            return Task.FromResult(message);
+            if (log.Messages.Count > _capacity)
+            {
+                var trimmed = log.Messages.First!.Value;
+                log.Messages.RemoveFirst();
+                if (MessageDraft.RetryKey(trimmed.SenderId, trimmed.ClientMessageId) is { } old)
+                {
+                    log.ByRetryKey.Remove(old);
+                }
+            }
+
+            return Task.FromResult(new AppendResult(message, Duplicate: false));
         }
     }
 
@@ -66,6 +82,9 @@ internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) :
     private sealed class RoomLog
     {
         public LinkedList<RoomMessage> Messages { get; } = new();
+
+        /// <summary>Messages still in the ring that were sent with a client message id, by retry key.</summary>
+        public Dictionary<string, RoomMessage> ByRetryKey { get; } = new(StringComparer.Ordinal);
 
         public long LastSequence { get; set; }
     }

@@ -13,7 +13,7 @@ namespace Hubs.Server.Rooms;
 /// The room hub. <see cref="RoomHubFilter"/> has authenticated the caller, validated the arguments and decided the
 /// declared <see cref="RoomAction"/> before any method here runs; methods call the services and return the DTO.
 /// </summary>
-internal sealed class RoomHub(
+internal sealed partial class RoomHub(
     RoomInvocation invocation,
     IRoomStore rooms,
     IPresenceTracker presence,
@@ -24,7 +24,8 @@ internal sealed class RoomHub(
     TypingThrottle typing,
     HubsMetrics metrics,
     TimeProvider time,
-    IOptions<LimitsOptions> limits) : Hub<IRoomClient>, IRoomHub
+    IOptions<LimitsOptions> limits,
+    ILogger<RoomHub> logger) : Hub<IRoomClient>, IRoomHub
 {
     private const int DefaultHistoryLimit = 100;
 
@@ -191,10 +192,32 @@ internal sealed class RoomHub(
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);
-        var message = await messages.AppendAsync(request.RoomId, draft, Aborted);
-        await Clients.Group(RoomGroups.For(request.RoomId)).MessageReceived(message);
-        metrics.MessageAccepted(await presence.CountConnectionsAsync(request.RoomId, Aborted));
+        var (message, duplicate) = await messages.AppendAsync(request.RoomId, draft, Aborted);
+
+        // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
+        if (!duplicate)
+        {
+            await BroadcastStoredAsync(message);
+        }
+
         return new SendMessageResult(message.RoomId, message.Sequence, message.SentAt);
+    }
+
+    /// <summary>
+    /// The message is stored, so the acknowledgement holds whatever happens here: members who miss the broadcast repair
+    /// the gap from history at the next message or reconnect.
+    /// </summary>
+    private async Task BroadcastStoredAsync(RoomMessage message)
+    {
+        try
+        {
+            await Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
+            metrics.MessageAccepted(await presence.CountConnectionsAsync(message.RoomId, Aborted));
+        }
+        catch (Exception error)
+        {
+            Log.BroadcastFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
+        }
     }
 
     [RoomAction(RoomAction.Send)]
@@ -296,4 +319,10 @@ internal sealed class RoomHub(
     }
 
     private async Task<RoomInfo> InfoAsync(RoomRecord room) => room.ToInfo(await presence.CountMembersAsync(room.RoomId, Aborted));
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: message {Sequence} is stored but its broadcast failed ({ErrorType}); members repair the gap from history")]
+        public static partial void BroadcastFailed(ILogger logger, string roomId, long sequence, string errorType);
+    }
 }

@@ -71,6 +71,12 @@ internal sealed class RedisServer : IAsyncDisposable
         return (await redis.GetDatabase().SetMembersAsync(key)).Select(v => v.ToString()).ToArray();
     }
 
+    public async Task<long> HashLengthAsync(string key)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        return await redis.GetDatabase().HashLengthAsync(key);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

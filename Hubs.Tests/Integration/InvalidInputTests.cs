@@ -130,7 +130,7 @@ public sealed class InvalidInputTests : ServerFixture
     {
         public const string Secret = "redis-secret.internal:6379,password=hunter2";
 
-        public Task<RoomMessage> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken) =>
+        public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken) =>
             roomId == PoisonRoom
                 ? throw new InvalidOperationException($"Connection to {Secret} failed at /srv/hubs/RoomLog.cs:42")
                 : inner.AppendAsync(roomId, draft, cancellationToken);

@@ -32,6 +32,12 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Sorted set: stored messages scored by sequence.</summary>
     public RedisKey History(string roomId) => $"{_p}room:{{{roomId}}}:history";
 
+    /// <summary>Hash: sender's client message id (see <see cref="RedisRoomMessageLog"/>) → sequence, for messages still in the history.</summary>
+    public RedisKey MessageIds(string roomId) => $"{_p}room:{{{roomId}}}:msgids";
+
+    /// <summary>Sorted set: the fields of <see cref="MessageIds"/> scored by sequence, so that trimming finds the old ones.</summary>
+    public RedisKey MessageIdOrder(string roomId) => $"{_p}room:{{{roomId}}}:msgids:order";
+
     /// <summary>Hash: connection id → presence entry JSON, for connections in the room.</summary>
     public RedisKey RoomConnections(string roomId) => $"{_p}room:{{{roomId}}}:conns";
 

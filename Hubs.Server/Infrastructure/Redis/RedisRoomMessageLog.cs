@@ -16,18 +16,22 @@ internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IO
 {
     private readonly int _capacity = history.Value.MaxMessagesPerRoom;
 
-    public async Task<RoomMessage> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
     {
-        var sequence = await redis.WriteAsync("message.append", async db => (long)await db.ScriptEvaluateAsync(
+        var result = await redis.WriteAsync("message.append", db => db.ScriptEvaluateAsync(
             RedisScripts.AppendMessage,
-            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId)],
-            [JsonSerializer.Serialize(draft), _capacity]), cancellationToken);
+            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId), keys.MessageIds(roomId), keys.MessageIdOrder(roomId)],
+            [JsonSerializer.Serialize(draft), _capacity, draft.RetryKey() ?? string.Empty]), cancellationToken);
+        var parts = (RedisResult[])result!;
+        var sequence = (long)parts[0];
         if (sequence < 0)
         {
             throw HubsErrorException.RoomNotFound();
         }
 
-        return draft.ToMessage(roomId, sequence);
+        return parts.Length > 1
+            ? new AppendResult(Parse(roomId, parts[1].ToString()), Duplicate: true)
+            : new AppendResult(draft.ToMessage(roomId, sequence), Duplicate: false);
     }
 
     public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>

@@ -42,7 +42,7 @@ internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys) : IRoom
     public Task<bool> DeleteAsync(string roomId, CancellationToken cancellationToken) =>
         redis.WriteAsync("room.delete", async db => (long)await db.ScriptEvaluateAsync(
             RedisScripts.DeleteRoom,
-            [keys.Room(roomId), keys.Invites(roomId), keys.Kicks(roomId), keys.Sequence(roomId), keys.History(roomId), keys.Rooms],
+            [keys.Room(roomId), keys.Invites(roomId), keys.Kicks(roomId), keys.Sequence(roomId), keys.History(roomId), keys.Rooms, keys.MessageIds(roomId), keys.MessageIdOrder(roomId)],
             [roomId]) == 1, cancellationToken);
 
     public Task<bool> InviteAsync(string roomId, string userId, CancellationToken cancellationToken) =>

@@ -33,10 +33,10 @@ internal static class RedisScripts
         return out
         """;
 
-    /// <summary>KEYS: room, invites, kicks, seq, history, rooms. ARGV: roomId. 1 when deleted.</summary>
+    /// <summary>KEYS: room, invites, kicks, seq, history, rooms, message ids, message id order. ARGV: roomId. 1 when deleted.</summary>
     public const string DeleteRoom = """
         if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7], KEYS[8])
         redis.call('SREM', KEYS[6], ARGV[1])
         return 1
         """;
@@ -57,15 +57,40 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: room, seq, history. ARGV: draft json, history size. Sequence, store and trim as one step, so the sequence
-    /// is gapless cluster-wide under concurrent senders. -1 when the room no longer exists.
+    /// KEYS: room, seq, history, message ids, message id order. ARGV: draft json, history size, sender's message id
+    /// field ('' for none). Sequence, store and trim as one step, so the sequence is gapless cluster-wide under
+    /// concurrent senders. {-1} when the room no longer exists; {sequence, stored member} when the sender already sent
+    /// this id and the message is still in the history (nothing stored); {sequence} for a new message. Ids of trimmed
+    /// messages are dropped with them.
     /// </summary>
     public const string AppendMessage = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+        if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+        local id = ARGV[3]
+        if id ~= '' then
+          local seen = redis.call('HGET', KEYS[4], id)
+          if seen then
+            local kept = redis.call('ZRANGEBYSCORE', KEYS[3], seen, seen)
+            if kept[1] then return {tonumber(seen), kept[1]} end
+            redis.call('HDEL', KEYS[4], id)
+            redis.call('ZREM', KEYS[5], id)
+          end
+        end
         local s = redis.call('INCR', KEYS[2])
         redis.call('ZADD', KEYS[3], s, s .. '|' .. ARGV[1])
+        if id ~= '' then
+          redis.call('HSET', KEYS[4], id, s)
+          redis.call('ZADD', KEYS[5], s, id)
+        end
         redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -(tonumber(ARGV[2]) + 1))
-        return s
+        local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+        if oldest[2] then
+          local stale = redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest[2])
+          if #stale > 0 then
+            redis.call('HDEL', KEYS[4], unpack(stale))
+            redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest[2])
+          end
+        end
+        return {s}
         """;
 
     /// <summary>KEYS: user conns, node conns. ARGV: connectionId, cap, userId. 1 when admitted under the cluster-wide cap.</summary>
