@@ -1,6 +1,7 @@
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Infrastructure.Redis;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
@@ -23,6 +24,7 @@ internal static class HubsServerExtensions
         services.AddHubsAuthentication();
         services.AddHubsTelemetry(builder.Configuration);
         services.AddHubsRooms().AddHubsRedis(builder.Configuration);
+        services.AddHubsDrain<RoomHub>();
         services.AddHealthChecks();
 
         // Categories that could log a token are pinned, whatever the configuration says (T4, T26).

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 using Hubs.Contracts;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
@@ -21,6 +22,7 @@ internal sealed partial class RoomHubFilter(
     IPresenceTracker presence,
     InvocationRateLimiter invocations,
     IMessageRateLimiter messageBudget,
+    NodeDrain drain,
     HubsMetrics metrics,
     TimeProvider time,
     ILogger<RoomHubFilter> logger) : IHubFilter
@@ -36,6 +38,8 @@ internal sealed partial class RoomHubFilter(
         using var activity = HubsMetrics.ActivitySource.StartActivity($"RoomHub/{method}");
         try
         {
+            // Counted while it runs, so that a drain closes the connection only after it; refused once the drain has begun closing it.
+            using var running = drain.BeginInvocation(invocationContext.Context.ConnectionId);
             var user = AuthenticatedUser(invocationContext.Context);
             ThrottleInvocations(invocationContext.Context);
             var policy = Policies.GetOrAdd(invocationContext.HubMethod, MethodPolicy.Of);

@@ -83,3 +83,13 @@ internal sealed class HubsOptions
     /// </summary>
     public string[] TrustedProxies { get; set; } = [];
 }
+
+/// <summary><c>Hubs:Drain</c>.</summary>
+internal sealed class DrainOptions
+{
+    public const string Section = "Hubs:Drain";
+
+    /// <summary>How long a node takes, after SIGTERM, to move its connections away and exit.</summary>
+    [Range(1, 300)]
+    public int PeriodSeconds { get; set; } = 10;
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Hubs.Contracts;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
@@ -12,7 +13,8 @@ namespace Hubs.Server.RateLimiting;
 /// <summary>
 /// Runs in front of routing and authentication for the hub path, so refusals cost no token work: a foreign browser
 /// origin gets 403 (T23); more connection attempts per client address than allowed get 429 with Retry-After (T14);
-/// a node at its connection cap gets 429 (T15). Connection attempts are negotiate requests and transport starts
+/// a node at its connection cap gets 429 (T15); a draining node gets 503, so that clients and load balancers go to
+/// another node at once. Connection attempts are negotiate requests and transport starts
 /// (WebSocket upgrades, event streams); long-polling requests of an open connection are not attempts.
 /// </summary>
 internal sealed partial class HubConnectionGate : IDisposable
@@ -24,6 +26,7 @@ internal sealed partial class HubConnectionGate : IDisposable
     private readonly bool _anyOrigin;
     private readonly LimitsOptions _limits;
     private readonly LocalConnections _connections;
+    private readonly NodeDrain _drain;
     private readonly HubsMetrics _metrics;
     private readonly ILogger<HubConnectionGate> _logger;
     private readonly PartitionedRateLimiter<string> _attemptsPerAddress;
@@ -34,12 +37,14 @@ internal sealed partial class HubConnectionGate : IDisposable
         IOptions<LimitsOptions> limits,
         IHostEnvironment environment,
         LocalConnections connections,
+        NodeDrain drain,
         HubsMetrics metrics,
         ILogger<HubConnectionGate> logger)
     {
         _next = next;
         _limits = limits.Value;
         _connections = connections;
+        _drain = drain;
         _metrics = metrics;
         _logger = logger;
         _allowedOrigins = new HashSet<string>(hubs.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
@@ -63,6 +68,12 @@ internal sealed partial class HubConnectionGate : IDisposable
         if (!context.Request.Path.StartsWithSegments(HubRoutes.Rooms) || !IsConnectionAttempt(context.Request, context))
         {
             await _next(context);
+            return;
+        }
+
+        if (_drain.IsDraining)
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;
         }
 

@@ -1,5 +1,6 @@
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
@@ -22,6 +23,7 @@ internal sealed partial class RoomHub(
     ConnectionDeparture departure,
     LocalConnections localConnections,
     TypingThrottle typing,
+    NodeDrain drain,
     HubsMetrics metrics,
     TimeProvider time,
     IOptions<LimitsOptions> limits,
@@ -283,6 +285,13 @@ internal sealed partial class RoomHub(
     {
         if (Context.Items[typeof(HubsUser)] is not HubsUser user)
         {
+            return;
+        }
+
+        if (drain.IsHandedOff(Context.ConnectionId))
+        {
+            // Closed by a drain: its presence stays (and stays local, so this node does not reap it) until a survivor
+            // reaps it after the presence timeout. A user who reconnects elsewhere by then never leaves the room.
             return;
         }
 

@@ -21,6 +21,7 @@ internal sealed class HubsMetrics
     private readonly Counter<long> _slowConsumersDropped;
     private readonly UpDownCounter<long> _connectionsBehind;
     private readonly Counter<long> _silentPeersDropped;
+    private readonly Counter<long> _connectionsDrained;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -38,6 +39,8 @@ internal sealed class HubsMetrics
             "hubs.connections.behind", "{connection}", "Connections whose outgoing buffer is full, so further messages are held for them.");
         _silentPeersDropped = meter.CreateCounter<long>(
             "hubs.connections.silent_drops", "{connection}", "Connections closed because nothing arrived from them within the client timeout.");
+        _connectionsDrained = meter.CreateCounter<long>(
+            "hubs.connections.drained", "{connection}", "Connections closed by a graceful drain, with a close message that allows reconnecting.");
     }
 
     public void ConnectionOpened() => _connections.Add(1);
@@ -58,6 +61,8 @@ internal sealed class HubsMetrics
     public void NodeReaped() => _nodesReaped.Add(1);
 
     public void SilentPeerDropped() => _silentPeersDropped.Add(1);
+
+    public void ConnectionDrained() => _connectionsDrained.Add(1);
 
     public void ConnectionBehind(bool behind) => _connectionsBehind.Add(behind ? 1 : -1);
 

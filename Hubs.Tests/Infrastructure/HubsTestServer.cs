@@ -1,5 +1,6 @@
 using Hubs.Contracts;
 using Hubs.Server;
+using Hubs.Server.Lifecycle;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -56,6 +57,9 @@ internal sealed class HubsTestServer : IAsyncDisposable
             ["Hubs:Limits:InvocationsPerSecondPerConnection"] = "100000",
             ["Hubs:Limits:MessagesPerSecondPerUserPerRoom"] = "10000",
             ["Hubs:Limits:ConnectsPerMinutePerAddress"] = "1000000",
+
+            // Stopping a test node drains it; connections a test left open need not hold up the teardown.
+            ["Hubs:Drain:PeriodSeconds"] = "2",
         });
         if (settings is not null)
         {
@@ -100,9 +104,16 @@ internal sealed class HubsTestServer : IAsyncDisposable
         return connection;
     }
 
+    /// <summary>Stops the host as SIGTERM does: the drain first, then the host.</summary>
+    public async Task StopAsync()
+    {
+        await _app.Services.GetRequiredService<NodeDrain>().DrainAsync();
+        await _app.StopAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
+        await StopAsync();
         try
         {
             await _app.DisposeAsync();

@@ -1,3 +1,4 @@
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
@@ -19,6 +20,7 @@ internal sealed partial class NodeLiveness(
     RedisPresenceTracker presence,
     ConnectionDeparture departure,
     LocalConnections local,
+    NodeDrain drain,
     HubsMetrics metrics,
     IOptions<PresenceOptions> options,
     TimeProvider time,
@@ -26,6 +28,7 @@ internal sealed partial class NodeLiveness(
 {
     private static readonly TimeSpan ReaperLease = TimeSpan.FromSeconds(60);
 
+    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
     private readonly TimeSpan _period = TimeSpan.FromSeconds(options.Value.TimeoutSeconds) / 3;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -112,8 +115,13 @@ internal sealed partial class NodeLiveness(
         try
         {
             // Connections depart through their own disconnects; whatever is left (a departure that failed), a survivor
-            // reaps at once instead of after the heartbeat's TTL.
-            await redis.WriteAsync("node.stop", db => db.KeyDeleteAsync(keys.NodeAlive(node.Id)), cancellationToken);
+            // reaps at once instead of after the heartbeat's TTL. After a drain the handed-off connections are left on
+            // purpose: a survivor reaps them when the presence timeout has passed, by which time their users are
+            // back on other nodes (no UserLeft) or really gone (UserLeft).
+            var handoff = _timeout - _period;
+            await redis.WriteAsync("node.stop", db => drain.HandedOffCount > 0
+                ? db.KeyExpireAsync(keys.NodeAlive(node.Id), handoff)
+                : db.KeyDeleteAsync(keys.NodeAlive(node.Id)), cancellationToken);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {

@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Security.Claims;
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
@@ -109,6 +110,7 @@ public sealed class RoomHubFilterTests
             new InvocationRateLimiter(
                 Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
             new InMemoryMessageRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
+            new NodeDrain(Microsoft.Extensions.Options.Options.Create(new DrainOptions()), services.GetRequiredService<HubsMetrics>(), time, NullLogger<NodeDrain>.Instance),
             services.GetRequiredService<HubsMetrics>(),
             time,
             NullLogger<RoomHubFilter>.Instance);

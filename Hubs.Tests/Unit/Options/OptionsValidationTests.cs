@@ -54,6 +54,7 @@ public sealed class OptionsValidationTests
             (LimitsOptions.Section, new LimitsOptions()),
             (PresenceOptions.Section, new PresenceOptions()),
             (HistoryOptions.Section, new HistoryOptions()),
+            (DrainOptions.Section, new DrainOptions()),
         };
         var rows = options.SelectMany(o => o.Defaults.GetType().GetProperties().Select(p =>
             (Key: $"{o.Section.Replace(":", "__", StringComparison.Ordinal)}__{p.Name}", Default: Convert.ToString(p.GetValue(o.Defaults), System.Globalization.CultureInfo.InvariantCulture))));

@@ -1,0 +1,208 @@
+using System.Collections.Concurrent;
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+using Hubs.Server.Options;
+using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Options;
+
+namespace Hubs.Server.Lifecycle;
+
+/// <summary>
+/// Graceful drain on SIGTERM. From the first moment of the host's stop (before Kestrel stops) the node is draining:
+/// readiness answers 503 and new connection attempts get 503. Its hub connections are then closed spread over the
+/// first part of <c>Hubs:Drain:PeriodSeconds</c>, each once its running invocations are done, with a close message
+/// that allows reconnecting. Their presence is handed off, not departed: the entries stay until the node is gone and
+/// a survivor reaps them after the presence timeout, so users who reconnect elsewhere within it never leave a room.
+/// </summary>
+internal sealed partial class NodeDrain(
+    IOptions<DrainOptions> options,
+    HubsMetrics metrics,
+    TimeProvider time,
+    ILogger<NodeDrain> logger) : IHostedLifecycleService
+{
+    /// <summary>The text of the close message; the client reconnects elsewhere.</summary>
+    public const string CloseText = $"{ErrorCodes.Unavailable}: this node is shutting down, reconnect";
+
+    private static readonly TimeSpan LongestSpacing = TimeSpan.FromMilliseconds(100);
+
+    private readonly ConcurrentDictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, byte> _handedOff = new(StringComparer.Ordinal);
+    private readonly TimeSpan _period = TimeSpan.FromSeconds(options.Value.PeriodSeconds);
+    private volatile bool _draining;
+    private Task? _drain;
+
+    public bool IsDraining => _draining;
+
+    /// <summary>Connections whose presence was handed off rather than departed.</summary>
+    public int HandedOffCount => _handedOff.Count;
+
+    /// <summary>The connection was closed by the drain: its presence stays for a survivor to hand off or reap.</summary>
+    public bool IsHandedOff(string connectionId) => _handedOff.ContainsKey(connectionId);
+
+    public void Connected(HubConnectionContext connection)
+    {
+        _connections[connection.ConnectionId] = connection;
+        if (_draining)
+        {
+            // Slipped in as the drain began: closed like the others.
+            _ = CloseAsync(connection, CancellationToken.None);
+        }
+    }
+
+    public void Disconnected(HubConnectionContext connection)
+    {
+        _connections.TryRemove(connection.ConnectionId, out _);
+        _inFlight.TryRemove(connection.ConnectionId, out _);
+    }
+
+    /// <summary>
+    /// Counts an invocation as running until disposed. Refused with <c>unavailable</c> once its connection is being
+    /// closed: the client sends it again after the reconnect.
+    /// </summary>
+    public IDisposable BeginInvocation(string connectionId)
+    {
+        var calls = _inFlight.GetOrAdd(connectionId, static _ => new InFlight());
+        if (!calls.TryEnter())
+        {
+            throw new HubsErrorException(ErrorCodes.Unavailable, "this node is shutting down, reconnect");
+        }
+
+        return calls;
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// A host stopped from code drains too (before its hosted services stop); after a signal the drain has already run
+    /// and this returns at once.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken) => DrainAsync().WaitAsync(cancellationToken);
+
+    /// <summary>Drains once; every caller gets the same drain.</summary>
+    public Task DrainAsync()
+    {
+        lock (_connections)
+        {
+            return _drain ??= Task.Run(() => RunDrainAsync(CancellationToken.None));
+        }
+    }
+
+    private async Task RunDrainAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        var started = time.GetTimestamp();
+        var connections = _connections.Values.ToArray();
+        Log.DrainStarted(logger, connections.Length, _period.TotalSeconds);
+
+        // Closes are spread over the first 60% of the period (at most 100 ms apart); the rest is for running calls.
+        var spread = _period * 0.6;
+        var spacing = connections.Length == 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Min(spread.Ticks / connections.Length, LongestSpacing.Ticks));
+        var closing = new List<Task>(connections.Length);
+        for (var i = 0; i < connections.Length; i++)
+        {
+            var wait = spacing * i - time.GetElapsedTime(started);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, time, cancellationToken);
+            }
+
+            closing.Add(CloseAsync(connections[i], cancellationToken));
+        }
+
+        var left = _period * 0.9 - time.GetElapsedTime(started);
+        await Task.WhenAll(closing).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, time, cancellationToken)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        Log.DrainFinished(logger, _handedOff.Count, _connections.Count, time.GetElapsedTime(started).TotalSeconds);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private async Task CloseAsync(HubConnectionContext connection, CancellationToken cancellationToken)
+    {
+        var id = connection.ConnectionId;
+        _handedOff[id] = 0;
+        try
+        {
+            // No new invocations from here on; the running ones finish (bounded by the period) before the close.
+            var calls = _inFlight.GetOrAdd(id, static _ => new InFlight());
+            await calls.CloseAsync().WaitAsync(_period, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await connection.WriteAsync(new CloseMessage(CloseText, allowReconnect: true), cancellationToken);
+        }
+        catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // Gone already, or the host gave up waiting: the abort below still ends it.
+        }
+        finally
+        {
+            connection.Abort();
+            metrics.ConnectionDrained();
+        }
+    }
+
+    /// <summary>Invocations running on one connection; closing waits for them and refuses new ones.</summary>
+    private sealed class InFlight : IDisposable
+    {
+        private readonly Lock _gate = new();
+        private TaskCompletionSource? _idle;
+        private int _running;
+        private bool _closing;
+
+        public bool TryEnter()
+        {
+            lock (_gate)
+            {
+                if (_closing)
+                {
+                    return false;
+                }
+
+                _running++;
+                return true;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                if (--_running == 0)
+                {
+                    _idle?.TrySetResult();
+                }
+            }
+        }
+
+        public Task CloseAsync()
+        {
+            lock (_gate)
+            {
+                _closing = true;
+                if (_running == 0)
+                {
+                    return Task.CompletedTask;
+                }
+
+                _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                return _idle.Task;
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Draining: closing {ConnectionCount} connections over {PeriodSeconds} s; readiness and new connections answer 503")]
+        public static partial void DrainStarted(ILogger logger, int connectionCount, double periodSeconds);
+
+        [LoggerMessage(2, LogLevel.Information, "Drained in {Seconds:0.0} s: {HandedOff} connections handed off, {Remaining} still open")]
+        public static partial void DrainFinished(ILogger logger, int handedOff, int remaining, double seconds);
+    }
+}
