@@ -40,4 +40,10 @@ internal static partial class ClientLog
 
     [LoggerMessage(12, LogLevel.Debug, "Room {RoomId}: send attempt {Attempt} not acknowledged; sending again with the same clientMessageId")]
     public static partial void SendRetry(ILogger logger, string roomId, int attempt);
+
+    [LoggerMessage(13, LogLevel.Warning, "The token provider returned no fresher token; the connection is kept until its token expires")]
+    public static partial void NoFresherToken(ILogger logger);
+
+    [LoggerMessage(14, LogLevel.Debug, "Closing a replaced connection failed")]
+    public static partial void RetireFailed(ILogger logger, Exception error);
 }

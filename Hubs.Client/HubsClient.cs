@@ -734,6 +734,16 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
             return;
         }
 
+        if (node.TokenExpires is { } fresh && old.TokenExpires is { } stale && fresh <= stale)
+        {
+            // The provider handed out the same token again: replacing cannot help. The server closes the connection at
+            // expiry and the reconnect asks the provider once more.
+            ClientLog.NoFresherToken(_logger);
+            old.RefreshAt = null;
+            await node.Hub.DisposeAsync();
+            return;
+        }
+
         try
         {
             await _membership.WaitAsync(cancellationToken);
@@ -767,11 +777,17 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         old.RefreshAt = old.TokenExpires is { } expires && retry >= expires ? null : retry;
     }
 
-    private static async Task RetireAsync(NodeConnection old)
+    private async Task RetireAsync(NodeConnection old)
     {
-        await old.WhenIdleAsync(RetireBound);
-        await old.Hub.StopAsync();
-        await old.Hub.DisposeAsync();
+        try
+        {
+            await old.WhenIdleAsync(RetireBound);
+            await old.Hub.DisposeAsync();
+        }
+        catch (Exception error)
+        {
+            ClientLog.RetireFailed(_logger, error);
+        }
     }
 
     /// <summary>Joins every followed room on <paramref name="node"/> and catches each up to the server's last sequence.</summary>

@@ -277,6 +277,30 @@ public sealed class DeliveryGuaranteeTests : ServerFixture
         Assert.That(await states.WaitAsync(timeout: TimeSpan.FromSeconds(15)), Is.EqualTo(HubsConnectionState.Reconnecting));
     }
 
+    [Test]
+    public async Task ProviderReturnsTheSameTokenAgain_NoStormOfReplacements_ExpiryLeftToTheReconnect()
+    {
+        var token = TestTokens.For("cora", lifetime: TimeSpan.FromSeconds(4));
+        var calls = 0;
+        var client = _clients.New(Urls, _ =>
+        {
+            Interlocked.Increment(ref calls);
+            return ValueTask.FromResult<string?>(token);
+        });
+        var callsWhenClosed = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await client.StartAsync();
+        client.StateChanged += (_, e) =>
+        {
+            if (e.Current == HubsConnectionState.Reconnecting)
+            {
+                callsWhenClosed.TrySetResult(Volatile.Read(ref calls));
+            }
+        };
+
+        // One connect and one replacement attempt that found no fresher token; not one per shrinking interval.
+        Assert.That(await callsWhenClosed.Task.Within(TimeSpan.FromSeconds(15)), Is.EqualTo(2));
+    }
+
     /// <summary>Cuts the client's connection from the server side and waits until it knows.</summary>
     private async Task CutAsync(HubsClient client, string userId)
     {
