@@ -63,8 +63,9 @@ stop() {
   for pidfile in "$dir"/node*.pid "$dir"/redis.pid; do
     [ -e "$pidfile" ] || continue
     pid="$(cat "$pidfile")"
+    # SIGTERM: a node drains its connections (Hubs__Drain__PeriodSeconds, 10 s by default) and exits by itself.
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
     rm -f "$pidfile"
   done
