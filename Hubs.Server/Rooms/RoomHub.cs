@@ -214,11 +214,21 @@ internal sealed partial class RoomHub(
         try
         {
             await Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
-            metrics.MessageAccepted(await presence.CountConnectionsAsync(message.RoomId, Aborted));
         }
         catch (Exception error)
         {
             Log.BroadcastFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
+            return;
+        }
+
+        try
+        {
+            // Counted even when the sender has gone meanwhile: the message was delivered all the same.
+            metrics.MessageAccepted(await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
+        }
+        catch (HubsErrorException)
+        {
+            // Shared state is unreachable (logged by the gateway): the delivery count is all that is missed.
         }
     }
 
