@@ -5,6 +5,7 @@ using Hubs.Contracts;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Telemetry;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,7 @@ namespace Hubs.Server.Authorization;
 internal sealed partial class ContractErrorProtocol(
     IOptions<JsonHubProtocolOptions> options,
     InvocationRateLimiter invocations,
+    NodeDrain drain,
     HubsMetrics metrics,
     ILogger<ContractErrorProtocol> logger) : IHubProtocol
 {
@@ -50,6 +52,13 @@ internal sealed partial class ContractErrorProtocol(
             return false;
         }
 
+        // Calls that expect an answer are in flight until it is written (a drain waits for them before closing).
+        if (message is HubInvocationMessage { InvocationId: not null } and (InvocationMessage or InvocationBindingFailureMessage or StreamInvocationMessage)
+            && CurrentConnection.Value is { } caller)
+        {
+            drain.InvocationStarted(caller.ConnectionId);
+        }
+
         // The hub filter charges the calls it sees; these it never sees. Refused, they stay binding failures that
         // SignalR answers, with the rate_limited text instead.
         var (invocationId, target) = message switch
@@ -68,9 +77,27 @@ internal sealed partial class ContractErrorProtocol(
         return true;
     }
 
-    public void WriteMessage(HubMessage message, IBufferWriter<byte> output) => _inner.WriteMessage(Normalize(message), output);
+    public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
+    {
+        _inner.WriteMessage(Normalize(message), output);
+        Answered(message);
+    }
 
-    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message) => _inner.GetMessageBytes(Normalize(message));
+    public ReadOnlyMemory<byte> GetMessageBytes(HubMessage message)
+    {
+        var bytes = _inner.GetMessageBytes(Normalize(message));
+        Answered(message);
+        return bytes;
+    }
+
+    /// <summary>A completion is written only to the connection that made the call, inside that connection's flow.</summary>
+    private void Answered(HubMessage message)
+    {
+        if (message is CompletionMessage && CurrentConnection.Value is { } caller)
+        {
+            drain.InvocationAnswered(caller.ConnectionId);
+        }
+    }
 
     private HubMessage Normalize(HubMessage message)
     {

@@ -38,8 +38,8 @@ internal sealed partial class RoomHubFilter(
         using var activity = HubsMetrics.ActivitySource.StartActivity($"RoomHub/{method}");
         try
         {
-            // Counted while it runs, so that a drain closes the connection only after it; refused once the drain has begun closing it.
-            using var running = drain.BeginInvocation(invocationContext.Context.ConnectionId);
+            // Once a drain is closing the connection, new calls are refused; the ones already running are answered first.
+            drain.ThrowIfClosing(invocationContext.Context.ConnectionId);
             var user = AuthenticatedUser(invocationContext.Context);
             ThrottleInvocations(invocationContext.Context);
             var policy = Policies.GetOrAdd(invocationContext.HubMethod, MethodPolicy.Of);

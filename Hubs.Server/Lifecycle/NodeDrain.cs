@@ -26,6 +26,7 @@ internal sealed partial class NodeDrain(
     public const string CloseText = $"{ErrorCodes.Unavailable}: this node is shutting down, reconnect";
 
     private static readonly TimeSpan LongestSpacing = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(2);
 
     private readonly ConcurrentDictionary<string, HubConnectionContext> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, InFlight> _inFlight = new(StringComparer.Ordinal);
@@ -59,18 +60,27 @@ internal sealed partial class NodeDrain(
     }
 
     /// <summary>
-    /// Counts an invocation as running until disposed. Refused with <c>unavailable</c> once its connection is being
-    /// closed: the client sends it again after the reconnect.
+    /// A call that expects an answer arrived on the connection (counted by the hub protocol as it parses it, so that
+    /// the count ends only once the answer is written, after every filter has run).
     /// </summary>
-    public IDisposable BeginInvocation(string connectionId)
+    public void InvocationStarted(string connectionId) => _inFlight.GetOrAdd(connectionId, static _ => new InFlight()).Enter();
+
+    /// <summary>The answer to a call was written to the connection.</summary>
+    public void InvocationAnswered(string connectionId)
     {
-        var calls = _inFlight.GetOrAdd(connectionId, static _ => new InFlight());
-        if (!calls.TryEnter())
+        if (_inFlight.TryGetValue(connectionId, out var calls))
+        {
+            calls.Exit();
+        }
+    }
+
+    /// <summary>Refuses a new invocation with <c>unavailable</c> once the drain is closing its connection: the client sends it again after the reconnect.</summary>
+    public void ThrowIfClosing(string connectionId)
+    {
+        if (_inFlight.TryGetValue(connectionId, out var calls) && calls.IsClosing)
         {
             throw new HubsErrorException(ErrorCodes.Unavailable, "this node is shutting down, reconnect");
         }
-
-        return calls;
     }
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -132,10 +142,13 @@ internal sealed partial class NodeDrain(
         _handedOff[id] = 0;
         try
         {
-            // No new invocations from here on; the running ones finish (bounded by the period) before the close.
+            // No new invocations from here on; the running ones are answered (bounded by the period) before the close.
             var calls = _inFlight.GetOrAdd(id, static _ => new InFlight());
             await calls.CloseAsync().WaitAsync(_period, time, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await connection.WriteAsync(new CloseMessage(CloseText, allowReconnect: true), cancellationToken);
+
+            // A client closes when it reads the close message; aborting at once could drop the message unsent.
+            await Task.Delay(CloseGrace, time, connection.ConnectionAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
         catch (Exception error) when (error is OperationCanceledException or ObjectDisposedException or InvalidOperationException or IOException)
         {
@@ -148,33 +161,38 @@ internal sealed partial class NodeDrain(
         }
     }
 
-    /// <summary>Invocations running on one connection; closing waits for them and refuses new ones.</summary>
-    private sealed class InFlight : IDisposable
+    /// <summary>Invocations awaiting their answer on one connection; closing waits for them and refuses new ones.</summary>
+    private sealed class InFlight
     {
         private readonly Lock _gate = new();
         private TaskCompletionSource? _idle;
         private int _running;
         private bool _closing;
 
-        public bool TryEnter()
+        public bool IsClosing
         {
-            lock (_gate)
+            get
             {
-                if (_closing)
+                lock (_gate)
                 {
-                    return false;
+                    return _closing;
                 }
-
-                _running++;
-                return true;
             }
         }
 
-        public void Dispose()
+        public void Enter()
         {
             lock (_gate)
             {
-                if (--_running == 0)
+                _running++;
+            }
+        }
+
+        public void Exit()
+        {
+            lock (_gate)
+            {
+                if (_running > 0 && --_running == 0)
                 {
                     _idle?.TrySetResult();
                 }

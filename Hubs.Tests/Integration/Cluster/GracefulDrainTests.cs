@@ -182,7 +182,7 @@ public sealed class GracefulDrainTests
         var close = said.IndexOf("\"type\":7", StringComparison.Ordinal);
         Assert.Multiple(() =>
         {
-            Assert.That(completion, Is.GreaterThanOrEqualTo(0), "the running call was answered");
+            Assert.That(completion, Is.GreaterThanOrEqualTo(0), () => "the running call was answered; server log:\n" + server.Logs.AllText());
             Assert.That(said, Does.Contain("\"sequence\":1"));
             Assert.That(said, Does.Not.Contain("\"error\":\"unavailable: the connection closed"));
             Assert.That(close, Is.GreaterThan(completion), "and only then was the connection closed");
