@@ -564,6 +564,11 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
                 http.Transports = transports;
             }
         });
+        if (_options.UseMessagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+
         if (_options.LoggerFactory is not null)
         {
             builder.Services.AddSingleton(_options.LoggerFactory);

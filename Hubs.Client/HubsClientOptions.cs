@@ -26,6 +26,12 @@ public sealed class HubsClientOptions
     /// </summary>
     public required Func<CancellationToken, ValueTask<string?>> AccessTokenProvider { get; init; }
 
+    /// <summary>
+    /// Speak the binary MessagePack hub protocol instead of JSON: smaller frames and less CPU on both ends. The server
+    /// accepts both on the same endpoint.
+    /// </summary>
+    public bool UseMessagePack { get; init; }
+
     /// <summary>Transports to allow; <see langword="null"/> lets SignalR choose.</summary>
     public HttpTransportType? Transports { get; init; }
 

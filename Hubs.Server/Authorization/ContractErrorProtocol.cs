@@ -2,18 +2,17 @@ using System.Buffers;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.ExceptionServices;
 using Hubs.Contracts;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Telemetry;
-using Microsoft.Extensions.Options;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace Hubs.Server.Authorization;
 
 /// <summary>
-/// The JSON hub protocol with invocation errors in the contract's shape. SignalR prefixes a hub error with
+/// A hub protocol (JSON, or MessagePack for clients that choose it) with invocation errors in the contract's shape. SignalR prefixes a hub error with
 /// "An unexpected error occurred invoking 'X' on the server. HubException: " and answers arguments it cannot bind
 /// (wrong types, unknown enum values, wrong counts, unknown methods) with a text of its own; clients of the contract
 /// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors are touched; close messages keep SignalR's form.
@@ -23,7 +22,7 @@ namespace Hubs.Server.Authorization;
 /// streaming calls) spend the connection's invocation budget (T13): past it they are answered <c>rate_limited</c>.
 /// </remarks>
 internal sealed partial class ContractErrorProtocol(
-    IOptions<JsonHubProtocolOptions> options,
+    IHubProtocol inner,
     InvocationRateLimiter invocations,
     NodeDrain drain,
     HubsMetrics metrics,
@@ -35,7 +34,7 @@ internal sealed partial class ContractErrorProtocol(
     private const string RateLimitedSuffix = "HubException: " + RateLimitedError;
     private const string RateLimitedError = ErrorCodes.RateLimited + ": " + InvocationRateLimiter.RefusalText;
 
-    private readonly JsonHubProtocol _inner = new(options);
+    private readonly IHubProtocol _inner = inner;
 
     public string Name => _inner.Name;
 

@@ -35,9 +35,12 @@ internal static class RoomsServiceCollectionExtensions
             hub.EnableDetailedErrors = false;
             hub.AddFilter<RoomHubFilter>();
         });
-        // Replace the JSON protocol SignalR registered with the one that keeps errors in the contract's shape.
+        // JSON (always) and MessagePack (for clients that ask for it), each wrapped to keep errors in the contract's shape.
         services.RemoveAll<IHubProtocol>();
-        services.AddSingleton<IHubProtocol, ContractErrorProtocol>();
+        services.AddSingleton<IHubProtocol>(sp => ActivatorUtilities.CreateInstance<ContractErrorProtocol>(
+            sp, new JsonHubProtocol(sp.GetRequiredService<IOptions<JsonHubProtocolOptions>>())));
+        services.AddSingleton<IHubProtocol>(sp => ActivatorUtilities.CreateInstance<ContractErrorProtocol>(
+            sp, new MessagePackHubProtocol(sp.GetRequiredService<IOptions<MessagePackHubProtocolOptions>>())));
         // The room hub's own options: SignalR reads these for RoomHub and does not fall back to the global ones.
         services.AddOptions<HubOptions<RoomHub>>().Configure<IOptions<LimitsOptions>, IOptions<PresenceOptions>>((hub, limits, presence) =>
         {

@@ -26,7 +26,8 @@ internal sealed class TestClients : IAsyncDisposable
         IReadOnlyList<Uri> urls,
         Func<CancellationToken, ValueTask<string?>> tokens,
         TimeSpan? tokenRefreshLead = null,
-        TimeSpan? sendRetryTimeout = null)
+        TimeSpan? sendRetryTimeout = null,
+        bool messagePack = false)
     {
         var client = new HubsClient(new HubsClientOptions
         {
@@ -34,6 +35,7 @@ internal sealed class TestClients : IAsyncDisposable
             AccessTokenProvider = tokens,
             Transports = HttpTransportType.WebSockets,
             SkipNegotiation = true,
+            UseMessagePack = messagePack,
             InitialReconnectDelay = TimeSpan.FromMilliseconds(50),
             MaxReconnectDelay = TimeSpan.FromMilliseconds(500),
             TokenRefreshLead = tokenRefreshLead ?? TimeSpan.FromSeconds(60),
