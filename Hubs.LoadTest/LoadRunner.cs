@@ -1,0 +1,316 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hubs.Client;
+using Hubs.Contracts;
+
+namespace Hubs.LoadTest;
+
+/// <summary>Runs one scenario and measures it. Every scenario stops by itself, bounded in count and time.</summary>
+internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
+{
+    /// <summary>How long to wait for deliveries still on their way once the last send was acknowledged.</summary>
+    private static readonly TimeSpan DrainWait = TimeSpan.FromSeconds(15);
+
+    private readonly ErrorCounter _errors = new();
+    private readonly LatencyRecorder _latency = new();
+    private long _operations;
+    private long _succeeded;
+    private long _received;
+
+    public async Task<LoadSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        await using var clients = new LoadClients(options);
+        return options.Scenario switch
+        {
+            "fanout" => await FanoutAsync(clients, cancellationToken),
+            "echo" => await EchoAsync(clients, cancellationToken),
+            "idle" => await IdleAsync(clients, cancellationToken),
+            "connect-join" => await ConnectJoinAsync(clients, cancellationToken),
+            "churn" => await ChurnAsync(clients, cancellationToken),
+            _ => throw new ArgumentException($"unknown scenario {options.Scenario}"),
+        };
+    }
+
+    /// <summary>C receivers and S senders in one room; every message reaches every member. Latency from a timestamp in the text.</summary>
+    private async Task<LoadSummary> FanoutAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var room = RoomId("fanout");
+        var members = options.Clients + options.Senders;
+        var all = await ConnectManyAsync(clients, members, i => i < options.Senders ? $"{options.RunId}-sender-{i}" : $"{options.RunId}-member-{i}", cancellationToken);
+        await all[0].CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: members + 1), cancellationToken);
+        foreach (var client in all)
+        {
+            client.OnMessageReceived(message =>
+            {
+                if (message.RoomId == room && TryReadTimestamp(message.Text, out var sent))
+                {
+                    _latency.Add(sent);
+                    Interlocked.Increment(ref _received);
+                }
+            });
+        }
+
+        await ForEachAsync(all, options.Concurrency, (client, _) => client.JoinRoom(room, cancellationToken), cancellationToken, countsAsOperations: false);
+
+        var expected = (long)options.Messages * members;
+        var server = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        using var reporting = Report(() => $"sent {Interlocked.Read(ref _operations)}/{options.Messages}, deliveries {Interlocked.Read(ref _received)}/{expected}, errors {_errors.Total}");
+        long next = -1;
+        var senders = all.Take(options.Senders).ToArray();
+        await Task.WhenAll(senders.SelectMany(sender => Enumerable.Range(0, options.Window).Select(_ => Task.Run(async () =>
+        {
+            while (true)
+            {
+                var n = Interlocked.Increment(ref next);
+                if (n >= options.Messages || cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (options.Rate is { } rate)
+                {
+                    var due = TimeSpan.FromSeconds(n / rate) - clock.Elapsed;
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, cancellationToken);
+                    }
+                }
+
+                Interlocked.Increment(ref _operations);
+                try
+                {
+                    await sender.SendMessage(new SendMessageRequest(room, $"{Stopwatch.GetTimestamp().ToString(CultureInfo.InvariantCulture)}|load {n}"), cancellationToken);
+                    Interlocked.Increment(ref _succeeded);
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    _errors.Add(error);
+                }
+            }
+        }, cancellationToken))));
+
+        // What was acknowledged is on its way to every member: wait for it, as long as it keeps arriving.
+        var lastProgress = Stopwatch.StartNew();
+        var seen = Interlocked.Read(ref _received);
+        var target = Interlocked.Read(ref _succeeded) * members;
+        while (Interlocked.Read(ref _received) < target && lastProgress.Elapsed < DrainWait && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(20, cancellationToken);
+            var now = Interlocked.Read(ref _received);
+            if (now != seen)
+            {
+                seen = now;
+                lastProgress.Restart();
+            }
+        }
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var deliveries = Interlocked.Read(ref _received);
+        return Summarize(seconds, deliveries, "deliveries/s", server, deliveries) with { DeliveriesExpected = expected, DeliveriesReceived = deliveries };
+    }
+
+    /// <summary>Request/response throughput: every connection calls <c>GetRoom</c> (the full filter: auth, validation, limits, the room decision).</summary>
+    private async Task<LoadSummary> EchoAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var room = RoomId("echo");
+        var all = await ConnectManyAsync(clients, options.Clients, i => $"{options.RunId}-echo-{i}", cancellationToken);
+        await all[0].CreateRoom(new CreateRoomRequest(room, RoomPermission.Public), cancellationToken);
+        var server = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        using var reporting = Report(() => $"calls {Interlocked.Read(ref _succeeded)}, errors {_errors.Total}");
+        await Task.WhenAll(all.SelectMany(client => Enumerable.Range(0, options.Window).Select(_ => Task.Run(async () =>
+        {
+            while (clock.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _operations);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await client.GetRoom(room, cancellationToken);
+                    _latency.Add(started);
+                    Interlocked.Increment(ref _succeeded);
+                }
+                catch (Exception error) when (error is not OperationCanceledException)
+                {
+                    _errors.Add(error);
+                }
+            }
+        }, cancellationToken))));
+        var seconds = clock.Elapsed.TotalSeconds;
+        return Summarize(seconds, Interlocked.Read(ref _succeeded), "calls/s", server, Interlocked.Read(ref _succeeded));
+    }
+
+    /// <summary>K authenticated connections in one room, held for the duration: what an idle connection costs the server.</summary>
+    private async Task<LoadSummary> IdleAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var room = RoomId("idle");
+        var before = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        using var reporting = Report(() => $"connected {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
+        var owner = await clients.ConnectAsync($"{options.RunId}-idle-owner", cancellationToken);
+        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Connections + 1), cancellationToken);
+        await ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var client = await clients.ConnectAsync($"{options.RunId}-idle-{i}", ct);
+            await client.JoinRoom(room, ct);
+            _latency.Add(started);
+        }, cancellationToken);
+        var connectSeconds = clock.Elapsed.TotalSeconds;
+        var remaining = options.Duration - clock.Elapsed;
+        if (remaining > TimeSpan.Zero)
+        {
+            await Task.Delay(remaining, cancellationToken);
+        }
+
+        var after = ServerUsage.Capture(options.ServerPids);
+        var connected = Interlocked.Read(ref _succeeded);
+        return Summarize(connectSeconds, connected, "connections/s", before, connected, after) with
+        {
+            RssBytesPerConnection = before is not null && after is not null && connected > 0 ? (after.RssBytes - before.RssBytes) / (double)connected : null,
+        };
+    }
+
+    /// <summary>Connect, authenticate and join, as fast as the server takes them.</summary>
+    private async Task<LoadSummary> ConnectJoinAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var room = RoomId("connect");
+        var owner = await clients.ConnectAsync($"{options.RunId}-connect-owner", cancellationToken);
+        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Connections + 1), cancellationToken);
+        var server = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        using var reporting = Report(() => $"joined {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
+        await ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var client = await clients.ConnectAsync($"{options.RunId}-connect-{i}", ct);
+            await client.JoinRoom(room, ct);
+            _latency.Add(started);
+        }, cancellationToken);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded));
+    }
+
+    /// <summary>Connect, join, leave, disconnect, over and over: what presence bookkeeping costs, and that it leaks nothing.</summary>
+    private async Task<LoadSummary> ChurnAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var room = RoomId("churn");
+        var owner = await clients.ConnectAsync($"{options.RunId}-churn-owner", cancellationToken);
+        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Concurrency + 1), cancellationToken);
+        var server = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        using var reporting = Report(() => $"cycles {Interlocked.Read(ref _succeeded)}/{options.Cycles}, errors {_errors.Total}");
+        await ForEachAsync(Enumerable.Range(0, options.Cycles), options.Concurrency, async (i, ct) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            await using var client = clients.Create($"{options.RunId}-churn-{i % options.Concurrency}");
+            await client.StartAsync(ct);
+            await client.JoinRoom(room, ct);
+            await client.LeaveRoom(room, ct);
+            await client.StopAsync(ct);
+            _latency.Add(started);
+        }, cancellationToken);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return Summarize(seconds, Interlocked.Read(ref _succeeded), "cycles/s", server, Interlocked.Read(ref _succeeded));
+    }
+
+    private static bool TryReadTimestamp(string text, out long timestamp)
+    {
+        var bar = text.IndexOf('|');
+        return long.TryParse(bar > 0 ? text.AsSpan(0, bar) : text, NumberStyles.Integer, CultureInfo.InvariantCulture, out timestamp);
+    }
+
+    private string RoomId(string kind) => $"load-{kind}-{options.RunId}";
+
+    private async Task<HubsClient[]> ConnectManyAsync(LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken)
+    {
+        var connected = new HubsClient[count];
+        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, async (i, ct) => connected[i] = await clients.ConnectAsync(user(i), ct), cancellationToken, countsAsOperations: false);
+        if (connected.Any(c => c is null))
+        {
+            throw new InvalidOperationException($"only {connected.Count(c => c is not null)} of {count} clients connected; errors: " +
+                string.Join(", ", _errors.Snapshot().Select(e => $"{e.Key} {e.Value}")));
+        }
+
+        return connected;
+    }
+
+    /// <summary>Runs <paramref name="work"/> for each item, <paramref name="parallel"/> at a time; failures are counted, not thrown.</summary>
+    private async Task ForEachAsync<T>(IEnumerable<T> items, int parallel, Func<T, CancellationToken, Task> work, CancellationToken cancellationToken, bool countsAsOperations = true)
+    {
+        await Parallel.ForEachAsync(items, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (item, ct) =>
+        {
+            if (countsAsOperations)
+            {
+                Interlocked.Increment(ref _operations);
+            }
+
+            try
+            {
+                await work(item, ct);
+                if (countsAsOperations)
+                {
+                    Interlocked.Increment(ref _succeeded);
+                }
+            }
+            catch (Exception error) when (error is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                _errors.Add(error);
+            }
+        });
+    }
+
+    private LoadSummary Summarize(double seconds, long count, string unit, ServerUsage? before, long serverCount, ServerUsage? after = null)
+    {
+        after ??= ServerUsage.Capture(options.ServerPids);
+        var cpu = before is not null && after is not null ? after.CpuSeconds - before.CpuSeconds : (double?)null;
+        return new LoadSummary
+        {
+            Scenario = options.Scenario,
+            Seconds = seconds,
+            Operations = Interlocked.Read(ref _operations),
+            Succeeded = Interlocked.Read(ref _succeeded),
+            Throughput = seconds > 0 ? count / seconds : 0,
+            ThroughputUnit = unit,
+            Latency = _latency.Summarize(),
+            Errors = _errors.Snapshot(),
+            ServerCpuSeconds = cpu,
+            ServerRssBytes = after?.RssBytes,
+            PerServerCpuSecond = cpu is > 0 ? serverCount / cpu : null,
+        };
+    }
+
+    /// <summary>A progress line every second until disposed.</summary>
+    private IDisposable Report(Func<string> line)
+    {
+        if (options.Quiet)
+        {
+            return new CancellationTokenSource();
+        }
+
+        var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        _ = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            try
+            {
+                while (await timer.WaitForNextTickAsync(stop.Token))
+                {
+                    await progress.WriteLineAsync($"[{clock.Elapsed.TotalSeconds,5:0}s] {line()}");
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The scenario finished.
+            }
+        });
+        return new Stop(stop);
+    }
+
+    private sealed class Stop(CancellationTokenSource source) : IDisposable
+    {
+        public void Dispose() => source.Cancel();
+    }
+}
