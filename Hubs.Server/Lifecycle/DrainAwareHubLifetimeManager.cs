@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace Hubs.Server.Lifecycle;
 
@@ -8,60 +7,18 @@ namespace Hubs.Server.Lifecycle;
 /// <see cref="NodeDrain"/> of every connection: only the lifetime manager sees the <see cref="HubConnectionContext"/>
 /// through which a close message that allows reconnecting can be sent.
 /// </summary>
-internal sealed class DrainAwareHubLifetimeManager<THub>(HubLifetimeManager<THub> inner, NodeDrain drain) : HubLifetimeManager<THub>
+internal sealed class DrainAwareHubLifetimeManager<THub>(HubLifetimeManager<THub> inner, NodeDrain drain) : DelegatingHubLifetimeManager<THub>(inner)
     where THub : Hub
 {
     public override async Task OnConnectedAsync(HubConnectionContext connection)
     {
-        await inner.OnConnectedAsync(connection);
+        await base.OnConnectedAsync(connection);
         drain.Connected(connection);
     }
 
     public override async Task OnDisconnectedAsync(HubConnectionContext connection)
     {
         drain.Disconnected(connection);
-        await inner.OnDisconnectedAsync(connection);
+        await base.OnDisconnectedAsync(connection);
     }
-
-    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendAllAsync(methodName, args, cancellationToken);
-
-    public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        inner.SendAllExceptAsync(methodName, args, excludedConnectionIds, cancellationToken);
-
-    public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendConnectionAsync(connectionId, methodName, args, cancellationToken);
-
-    public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendConnectionsAsync(connectionIds, methodName, args, cancellationToken);
-
-    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendGroupAsync(groupName, methodName, args, cancellationToken);
-
-    public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendGroupsAsync(groupNames, methodName, args, cancellationToken);
-
-    public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        inner.SendGroupExceptAsync(groupName, methodName, args, excludedConnectionIds, cancellationToken);
-
-    public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendUserAsync(userId, methodName, args, cancellationToken);
-
-    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        inner.SendUsersAsync(userIds, methodName, args, cancellationToken);
-
-    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
-        inner.AddToGroupAsync(connectionId, groupName, cancellationToken);
-
-    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
-        inner.RemoveFromGroupAsync(connectionId, groupName, cancellationToken);
-
-    public override Task<T> InvokeConnectionAsync<T>(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken) =>
-        inner.InvokeConnectionAsync<T>(connectionId, methodName, args, cancellationToken);
-
-    public override Task SetConnectionResultAsync(string connectionId, CompletionMessage result) =>
-        inner.SetConnectionResultAsync(connectionId, result);
-
-    public override bool TryGetReturnType(string invocationId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Type? type) =>
-        inner.TryGetReturnType(invocationId, out type);
 }

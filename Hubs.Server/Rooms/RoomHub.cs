@@ -226,9 +226,10 @@ internal sealed partial class RoomHub(
             // Counted even when the sender has gone meanwhile: the message was delivered all the same.
             metrics.MessageAccepted(await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
         }
-        catch (HubsErrorException)
+        catch (Exception error)
         {
-            // Shared state is unreachable (logged by the gateway): the delivery count is all that is missed.
+            // Only the delivery count is missed; the message is stored and delivered.
+            Log.DeliveryCountFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
         }
     }
 
@@ -343,5 +344,8 @@ internal sealed partial class RoomHub(
     {
         [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: message {Sequence} is stored but its broadcast failed ({ErrorType}); members repair the gap from history")]
         public static partial void BroadcastFailed(ILogger logger, string roomId, long sequence, string errorType);
+
+        [LoggerMessage(2, LogLevel.Warning, "Room {RoomId}: message {Sequence} was delivered but could not be counted ({ErrorType})")]
+        public static partial void DeliveryCountFailed(ILogger logger, string roomId, long sequence, string errorType);
     }
 }

@@ -6,7 +6,8 @@ set -uo pipefail
 ROUNDS="${1:-3}"; TAG="${2:-hubs-$(date +%Y%m%dT%H%M)}"; BENCH="${3:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../shared/bench" && pwd)}"
 : "${HUBS_DLL:?set HUBS_DLL to a published Hubs.Server.dll}"
 export Hubs__Limits__MessagesPerSecondPerUserPerRoom=10000 Hubs__Limits__InvocationsPerSecondPerConnection=100000 \
-       Hubs__Limits__ConnectsPerMinutePerAddress=1000000 Hubs__Limits__MaxConnectionsPerNode=100000
+       Hubs__Limits__ConnectsPerMinutePerAddress=1000000 Hubs__Limits__MaxConnectionsPerNode=100000 \
+       Hubs__Limits__DefaultMaxMembers=100000
 ALL=(signalr-bare signalr-bare-redis socketio socketio-redis hubs-noredis hubs)
 REDIS=(signalr-bare-redis socketio-redis hubs)
 LOG="$BENCH/results/$TAG.log"; mkdir -p "$BENCH/results"

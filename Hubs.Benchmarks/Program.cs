@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(Hubs.Benchmarks.HotPathBenchmarks).Assembly).Run(args);
