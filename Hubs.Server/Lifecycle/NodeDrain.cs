@@ -56,7 +56,11 @@ internal sealed partial class NodeDrain(
     public void Disconnected(HubConnectionContext connection)
     {
         _connections.TryRemove(connection.ConnectionId, out _);
-        _inFlight.TryRemove(connection.ConnectionId, out _);
+        if (_inFlight.TryRemove(connection.ConnectionId, out var calls))
+        {
+            // Nothing more will be answered on it: a drain waiting for its calls goes on.
+            calls.Abandon();
+        }
     }
 
     /// <summary>
@@ -196,6 +200,15 @@ internal sealed partial class NodeDrain(
                 {
                     _idle?.TrySetResult();
                 }
+            }
+        }
+
+        public void Abandon()
+        {
+            lock (_gate)
+            {
+                _running = 0;
+                _idle?.TrySetResult();
             }
         }
 
