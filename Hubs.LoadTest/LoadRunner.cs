@@ -144,12 +144,10 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
     /// <summary>K authenticated connections in one room, held for the duration: what an idle connection costs the server.</summary>
     private async Task<LoadSummary> IdleAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = RoomId("idle");
+        var room = await OpenRoomAsync(clients, "idle", options.Connections + 1, cancellationToken);
         var before = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"connected {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        var owner = await clients.ConnectAsync($"{options.RunId}-idle-owner", cancellationToken);
-        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Connections + 1), cancellationToken);
         await ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -175,9 +173,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
     /// <summary>Connect, authenticate and join, as fast as the server takes them.</summary>
     private async Task<LoadSummary> ConnectJoinAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = RoomId("connect");
-        var owner = await clients.ConnectAsync($"{options.RunId}-connect-owner", cancellationToken);
-        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Connections + 1), cancellationToken);
+        var room = await OpenRoomAsync(clients, "connect", options.Connections + 1, cancellationToken);
         var server = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"joined {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
@@ -195,9 +191,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
     /// <summary>Connect, join, leave, disconnect, over and over: what presence bookkeeping costs, and that it leaks nothing.</summary>
     private async Task<LoadSummary> ChurnAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = RoomId("churn");
-        var owner = await clients.ConnectAsync($"{options.RunId}-churn-owner", cancellationToken);
-        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: options.Concurrency + 1), cancellationToken);
+        var room = await OpenRoomAsync(clients, "churn", options.Concurrency + 1, cancellationToken);
         var server = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"cycles {Interlocked.Read(ref _succeeded)}/{options.Cycles}, errors {_errors.Total}");
@@ -222,6 +216,15 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
     }
 
     private string RoomId(string kind) => $"load-{kind}-{options.RunId}";
+
+    /// <summary>Creates the run's public room for <paramref name="kind"/> through an owner connection of its own.</summary>
+    private async Task<string> OpenRoomAsync(LoadClients clients, string kind, int maxMembers, CancellationToken cancellationToken)
+    {
+        var room = RoomId(kind);
+        var owner = await clients.ConnectAsync($"{options.RunId}-{kind}-owner", cancellationToken);
+        await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: maxMembers), cancellationToken);
+        return room;
+    }
 
     private async Task<HubsClient[]> ConnectManyAsync(LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken)
     {
