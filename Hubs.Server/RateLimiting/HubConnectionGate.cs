@@ -5,6 +5,7 @@ using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -14,8 +15,10 @@ namespace Hubs.Server.RateLimiting;
 /// Runs in front of routing and authentication for the hub path, so refusals cost no token work: a foreign browser
 /// origin gets 403 (T23); more connection attempts per client address than allowed get 429 with Retry-After (T14);
 /// a node at its connection cap gets 429 (T15); a draining node gets 503, so that clients and load balancers go to
-/// another node at once. Connection attempts are negotiate requests and transport starts
-/// (WebSocket upgrades, event streams); long-polling requests of an open connection are not attempts.
+/// another node at once. Connection attempts are negotiate requests and transport starts (WebSocket upgrades, event
+/// streams); long-polling requests of an open connection are not attempts. A transport start that carries the
+/// connection token of an earlier negotiate (<c>id</c>) is checked for drain, origin and node cap but is not charged
+/// to the address again, so one connect costs one attempt whether or not the client negotiates first.
 /// </summary>
 internal sealed partial class HubConnectionGate : IDisposable
 {
@@ -65,7 +68,8 @@ internal sealed partial class HubConnectionGate : IDisposable
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!context.Request.Path.StartsWithSegments(HubRoutes.Rooms) || !IsConnectionAttempt(context.Request, context))
+        var attempt = context.Request.Path.StartsWithSegments(HubRoutes.Rooms) ? Classify(context) : Attempt.None;
+        if (attempt == Attempt.None)
         {
             await _next(context);
             return;
@@ -86,14 +90,17 @@ internal sealed partial class HubConnectionGate : IDisposable
             return;
         }
 
-        var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        using var lease = _attemptsPerAddress.AttemptAcquire(address);
-        if (!lease.IsAcquired)
+        if (attempt == Attempt.New)
         {
-            Log.AttemptsExceeded(_logger);
-            _metrics.Denied(ErrorCodes.RateLimited);
-            Refuse(context, lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10));
-            return;
+            var address = context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+            using var lease = _attemptsPerAddress.AttemptAcquire(address);
+            if (!lease.IsAcquired)
+            {
+                Log.AttemptsExceeded(_logger);
+                _metrics.Denied(ErrorCodes.RateLimited);
+                Refuse(context, lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10));
+                return;
+            }
         }
 
         if (_connections.Count >= _limits.MaxConnectionsPerNode)
@@ -109,16 +116,45 @@ internal sealed partial class HubConnectionGate : IDisposable
 
     public void Dispose() => _attemptsPerAddress.Dispose();
 
-    private static bool IsConnectionAttempt(HttpRequest request, HttpContext context) =>
-        request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal)
-        || context.WebSockets.IsWebSocketRequest
-        || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.Ordinal));
+    private static Attempt Classify(HttpContext context)
+    {
+        var request = context.Request;
+        if (request.Path.Value!.EndsWith("/negotiate", StringComparison.Ordinal))
+        {
+            return Attempt.New;
+        }
+
+        // WebSocket upgrades are told from the request itself: context.WebSockets knows them only inside the hub's
+        // endpoint, where SignalR adds the WebSocket middleware, so checking it here let a connect with
+        // skipNegotiation pass unseen.
+        var transportStart = context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true
+            || context.Features.Get<IHttpExtendedConnectFeature>()?.IsExtendedConnect == true
+            || (HttpMethods.IsGet(request.Method) && request.Headers.Accept.ToString().Contains("text/event-stream", StringComparison.Ordinal));
+        if (!transportStart)
+        {
+            return Attempt.None;
+        }
+
+        return request.Query.ContainsKey("id") ? Attempt.Negotiated : Attempt.New;
+    }
 
     private static void Refuse(HttpContext context, TimeSpan retryAfter)
     {
         context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
         context.Response.Headers[HeaderNames.RetryAfter] =
             Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+    }
+
+    private enum Attempt
+    {
+        /// <summary>Not a connection attempt: a long-polling request, or not for the hub.</summary>
+        None,
+
+        /// <summary>A negotiate, or a transport start without one (skipNegotiation): charged to the address.</summary>
+        New,
+
+        /// <summary>The transport start of a connection already negotiated (and charged).</summary>
+        Negotiated,
     }
 
     private static partial class Log

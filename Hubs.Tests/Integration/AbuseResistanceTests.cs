@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
+using System.Net.WebSockets;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
 using Hubs.Server.Presence;
@@ -48,6 +49,52 @@ public sealed class ConnectionGateTests : ServerFixture
     }
 
     [Test]
+    public async Task T14_WebSocketConnectBurstWithoutNegotiate_ExcessGets429BeforeTokenWork()
+    {
+        // Straight to the WebSocket upgrade, as a client with skipNegotiation connects; no token, so within the limit
+        // each is a 401 and past it 429 comes before authentication.
+        var source = IPAddress.Parse("127.0.0.5");
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 7; i++)
+        {
+            statuses.Add(await UpgradeStatusAsync(source, Server.HubUrl));
+        }
+
+        Assert.That(statuses.Take(5), Has.All.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(statuses.Skip(5), Has.All.EqualTo(HttpStatusCode.TooManyRequests));
+    }
+
+    [Test]
+    public async Task T14_NegotiatedTransportStart_IsNotChargedASecondTime()
+    {
+        // Five negotiates spend the address's five attempts. The WebSocket start that follows a negotiate carries its
+        // connection token (id) and is the same attempt, so it is not refused; a start without one is a new attempt.
+        var source = IPAddress.Parse("127.0.0.6");
+        using var client = Client(source);
+        for (var i = 0; i < 5; i++)
+        {
+            var response = await client.PostAsync(new Uri(Server.BaseAddress, $"{HubRoutes.Rooms}/negotiate?negotiateVersion=1"), null);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        var negotiated = await UpgradeStatusAsync(source, new UriBuilder(Server.HubUrl) { Query = "id=some-connection-token" }.Uri);
+        var fresh = await UpgradeStatusAsync(source, Server.HubUrl);
+
+        Assert.That(negotiated, Is.EqualTo(HttpStatusCode.Unauthorized), "the negotiated start reaches authentication");
+        Assert.That(fresh, Is.EqualTo(HttpStatusCode.TooManyRequests), "a start without a negotiate is charged");
+    }
+
+    [Test]
+    public async Task T23_WebSocketConnectWithoutNegotiate_ForeignOriginRefused403()
+    {
+        var foreign = await UpgradeStatusAsync(IPAddress.Parse("127.0.2.2"), Server.HubUrl, "https://evil.example");
+        var allowed = await UpgradeStatusAsync(IPAddress.Parse("127.0.2.2"), Server.HubUrl, "https://app.example");
+
+        Assert.That(foreign, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(allowed, Is.EqualTo(HttpStatusCode.Unauthorized), "an allowed origin goes on to authentication");
+    }
+
+    [Test]
     public async Task T15_NodeCap_OneConnectionPastTheCapGets429()
     {
         var open = new List<HubConnection>();
@@ -90,8 +137,33 @@ public sealed class ConnectionGateTests : ServerFixture
         Assert.That(await NegotiateFrom("https://app.example"), Is.EqualTo(HttpStatusCode.OK));
     }
 
+    /// <summary>The status a WebSocket upgrade to <paramref name="url"/> from <paramref name="source"/> gets, without a token.</summary>
+    private static async Task<HttpStatusCode> UpgradeStatusAsync(IPAddress source, Uri url, string? origin = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        using var invoker = new HttpMessageInvoker(Handler(source));
+        try
+        {
+            await socket.ConnectAsync(new UriBuilder(url) { Scheme = "ws" }.Uri, invoker, CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            // Refused before the upgrade: the status says why.
+        }
+
+        return socket.HttpStatusCode;
+    }
+
     /// <summary>An HTTP client whose connections come from <paramref name="source"/> (any 127.0.0.0/8 address works on loopback).</summary>
-    private static HttpClient Client(IPAddress source) => new(new SocketsHttpHandler
+    private static HttpClient Client(IPAddress source) => new(Handler(source));
+
+    private static SocketsHttpHandler Handler(IPAddress source) => new()
     {
         ConnectCallback = async (context, cancellationToken) =>
         {
@@ -100,7 +172,7 @@ public sealed class ConnectionGateTests : ServerFixture
             await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
             return new NetworkStream(socket, ownsSocket: true);
         },
-    });
+    };
 }
 
 /// <summary>T13, T15, T19 on one node with small limits.</summary>
