@@ -53,7 +53,7 @@ public class HotPathBenchmarks
             rooms,
             presence,
             new InvocationRateLimiter(limits, metrics, NullLogger<InvocationRateLimiter>.Instance),
-            new InMemoryMessageRateLimiter(limits),
+            new InMemorySendAdmission(presence, limits),
             new NodeDrain(Options.Create(new DrainOptions()), metrics, TimeProvider.System, NullLogger<NodeDrain>.Instance),
             metrics,
             TimeProvider.System,

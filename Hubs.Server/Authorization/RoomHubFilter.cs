@@ -21,7 +21,7 @@ internal sealed partial class RoomHubFilter(
     IRoomStore rooms,
     IPresenceTracker presence,
     InvocationRateLimiter invocations,
-    IMessageRateLimiter messageBudget,
+    ISendAdmission sendAdmission,
     NodeDrain drain,
     HubsMetrics metrics,
     TimeProvider time,
@@ -47,15 +47,13 @@ internal sealed partial class RoomHubFilter(
 
             var invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
             invocation.User = user;
-            if (policy.Action != RoomAction.None)
+            if (policy.SpendsMessageBudget)
+            {
+                await AdmitSendAsync(invocationContext, user);
+            }
+            else if (policy.Action != RoomAction.None)
             {
                 invocation.Room = await AuthorizeRoomAsync(invocationContext, user, policy.Action);
-            }
-
-            if (policy.SpendsMessageBudget
-                && !await messageBudget.TryAcquireAsync(invocation.Room.RoomId, user.UserId, invocationContext.Context.ConnectionAborted))
-            {
-                throw new HubsErrorException(ErrorCodes.RateLimited, "too many messages in this room, slow down");
             }
 
             var result = await next(invocationContext);
@@ -136,6 +134,29 @@ internal sealed partial class RoomHubFilter(
         }
     }
 
+    /// <summary>
+    /// A send needs the connection in the room (which implies access: every change that takes access away evicts
+    /// first) and a token of the sender's budget there, decided in one step. Only a refusal reads the room, to answer
+    /// not_found for a room the caller cannot see and forbidden for one it has not joined.
+    /// </summary>
+    private async Task AdmitSendAsync(HubInvocationContext invocationContext, HubsUser user)
+    {
+        var roomId = RoomIdOf(invocationContext);
+        var aborted = invocationContext.Context.ConnectionAborted;
+        switch (await sendAdmission.AdmitAsync(roomId, invocationContext.Context.ConnectionId, user.UserId, aborted))
+        {
+            case SendAdmission.Admitted:
+                return;
+            case SendAdmission.RateLimited:
+                throw new HubsErrorException(ErrorCodes.RateLimited, "too many messages in this room, slow down");
+        }
+
+        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, aborted);
+        throw RoomAccess.Decide(room, user, grants, connectionJoined: false, RoomAction.Send) == AccessDecision.NotFound
+            ? HubsErrorException.RoomNotFound()
+            : HubsErrorException.Forbidden("join the room first");
+    }
+
     private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, HubsUser user, RoomAction action)
     {
         var roomId = RoomIdOf(invocationContext);
@@ -186,11 +207,19 @@ internal sealed partial class RoomHubFilter(
     /// <summary>A hub method's declarations: its room action, its parameters, and whether it spends message budget.</summary>
     private sealed record MethodPolicy(RoomAction Action, ParameterInfo[] Parameters, bool SpendsMessageBudget)
     {
-        public static MethodPolicy Of(MethodInfo method) => new(
-            method.GetCustomAttribute<RoomActionAttribute>()?.Action
-                ?? throw new InvalidOperationException($"Hub method {method.Name} declares no room action."),
-            method.GetParameters(),
-            method.GetCustomAttribute<SpendsMessageBudgetAttribute>() is not null);
+        public static MethodPolicy Of(MethodInfo method)
+        {
+            var action = method.GetCustomAttribute<RoomActionAttribute>()?.Action
+                ?? throw new InvalidOperationException($"Hub method {method.Name} declares no room action.");
+            var spends = method.GetCustomAttribute<SpendsMessageBudgetAttribute>() is not null;
+            if (spends && action != RoomAction.Send)
+            {
+                // Admission replaces the room decision for these methods, which is only sound for sends.
+                throw new InvalidOperationException($"Hub method {method.Name} spends message budget but is no send.");
+            }
+
+            return new MethodPolicy(action, method.GetParameters(), spends);
+        }
     }
 
     private static partial class Log

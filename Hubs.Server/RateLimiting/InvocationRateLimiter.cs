@@ -1,5 +1,6 @@
 using System.Threading.RateLimiting;
 using Hubs.Server.Options;
+using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
 using Microsoft.Extensions.Options;
 
@@ -75,27 +76,48 @@ internal sealed partial class InvocationRateLimiter : IDisposable
     }
 }
 
-/// <summary>The <c>SendMessage</c> budget of one user in one room: rate <c>MessagesPerSecondPerUserPerRoom</c>, burst twice that.</summary>
-internal interface IMessageRateLimiter
+/// <summary>Whether a send may go ahead: the connection has joined the room, and the user's budget there has a token.</summary>
+internal enum SendAdmission
 {
-    ValueTask<bool> TryAcquireAsync(string roomId, string userId, CancellationToken cancellationToken);
+    Admitted,
+
+    /// <summary>The connection is not in the room (or the room is gone); the caller decides between not_found and forbidden.</summary>
+    NotJoined,
+
+    /// <summary>Joined, but the budget (rate <c>MessagesPerSecondPerUserPerRoom</c>, burst twice that) is spent.</summary>
+    RateLimited,
 }
 
-/// <summary>Single-node message budget.</summary>
-internal sealed class InMemoryMessageRateLimiter : IMessageRateLimiter, IDisposable
+/// <summary>
+/// The admission of a <c>SendMessage</c>: membership and the per-user-per-room message budget, decided in one step
+/// (one Redis script when clustered). Membership implies access: every change that takes access away evicts first.
+/// </summary>
+internal interface ISendAdmission
 {
+    ValueTask<SendAdmission> AdmitAsync(string roomId, string connectionId, string userId, CancellationToken cancellationToken);
+}
+
+/// <summary>Single-node admission: in-process presence and token buckets.</summary>
+internal sealed class InMemorySendAdmission : ISendAdmission, IDisposable
+{
+    private readonly IPresenceTracker _presence;
     private readonly PartitionedRateLimiter<(string RoomId, string UserId)> _buckets;
 
-    public InMemoryMessageRateLimiter(IOptions<LimitsOptions> limits)
+    public InMemorySendAdmission(IPresenceTracker presence, IOptions<LimitsOptions> limits)
     {
-        var rate = limits.Value.MessagesPerSecondPerUserPerRoom;
-        _buckets = TokenBuckets.PerKey<(string RoomId, string UserId)>(rate);
+        _presence = presence;
+        _buckets = TokenBuckets.PerKey<(string RoomId, string UserId)>(limits.Value.MessagesPerSecondPerUserPerRoom);
     }
 
-    public ValueTask<bool> TryAcquireAsync(string roomId, string userId, CancellationToken cancellationToken)
+    public async ValueTask<SendAdmission> AdmitAsync(string roomId, string connectionId, string userId, CancellationToken cancellationToken)
     {
+        if (!await _presence.IsJoinedAsync(roomId, connectionId, cancellationToken))
+        {
+            return SendAdmission.NotJoined;
+        }
+
         using var lease = _buckets.AttemptAcquire((roomId, userId));
-        return ValueTask.FromResult(lease.IsAcquired);
+        return lease.IsAcquired ? SendAdmission.Admitted : SendAdmission.RateLimited;
     }
 
     public void Dispose() => _buckets.Dispose();

@@ -19,7 +19,11 @@ internal sealed record MessageDraft(string SenderId, string SenderName, string T
 }
 
 /// <summary>What an append did: stored <see cref="Message"/>, or found it already stored by an earlier send of the same retry key.</summary>
-internal sealed record AppendResult(RoomMessage Message, bool Duplicate);
+internal sealed record AppendResult(RoomMessage Message, bool Duplicate)
+{
+    /// <summary>Connections in the room when the message was stored, when the log knows it (for the delivery count).</summary>
+    public int? Recipients { get; init; }
+}
 
 /// <summary>
 /// Per-room sequence and history. Append assigns the next sequence, stores and trims in one atomic step; an append

@@ -194,12 +194,13 @@ internal sealed partial class RoomHub(
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);
-        var (message, duplicate) = await messages.AppendAsync(request.RoomId, draft, Aborted);
+        var appended = await messages.AppendAsync(request.RoomId, draft, Aborted);
+        var message = appended.Message;
 
         // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
-        if (!duplicate)
+        if (!appended.Duplicate)
         {
-            await BroadcastStoredAsync(message);
+            await BroadcastStoredAsync(message, appended.Recipients);
         }
 
         return new SendMessageResult(message.RoomId, message.Sequence, message.SentAt);
@@ -209,7 +210,7 @@ internal sealed partial class RoomHub(
     /// The message is stored, so the acknowledgement holds whatever happens here: members who miss the broadcast repair
     /// the gap from history at the next message or reconnect.
     /// </summary>
-    private async Task BroadcastStoredAsync(RoomMessage message)
+    private async Task BroadcastStoredAsync(RoomMessage message, int? recipients)
     {
         try
         {
@@ -224,7 +225,7 @@ internal sealed partial class RoomHub(
         try
         {
             // Counted even when the sender has gone meanwhile: the message was delivered all the same.
-            metrics.MessageAccepted(await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
+            metrics.MessageAccepted(recipients ?? await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
         }
         catch (Exception error)
         {

@@ -24,7 +24,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();
-        services.AddSingleton<IMessageRateLimiter, InMemoryMessageRateLimiter>();
+        services.AddSingleton<ISendAdmission, InMemorySendAdmission>();
         services.AddSingleton(sp => new HubArgumentRules(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddScoped<RoomInvocation>();
         services.AddSingleton<RoomHubFilter>();

@@ -20,7 +20,7 @@ internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IO
     {
         var result = await redis.WriteAsync("message.append", db => db.ScriptEvaluateAsync(
             RedisScripts.AppendMessage,
-            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId), keys.MessageIds(roomId), keys.MessageIdOrder(roomId)],
+            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId), keys.MessageIds(roomId), keys.MessageIdOrder(roomId), keys.RoomConnections(roomId)],
             [JsonSerializer.Serialize(draft), _capacity, draft.RetryKey() ?? string.Empty]), cancellationToken);
         var parts = (RedisResult[])result!;
         var sequence = (long)parts[0];
@@ -29,9 +29,10 @@ internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IO
             throw HubsErrorException.RoomNotFound();
         }
 
-        return parts.Length > 1
-            ? new AppendResult(Parse(roomId, parts[1].ToString()), Duplicate: true)
-            : new AppendResult(draft.ToMessage(roomId, sequence), Duplicate: false);
+        // The recipient count comes with the append, so a send costs no extra read for it.
+        return parts[1].ToString() == "d"
+            ? new AppendResult(Parse(roomId, parts[2].ToString()), Duplicate: true)
+            : new AppendResult(draft.ToMessage(roomId, sequence), Duplicate: false) { Recipients = (int)parts[2] };
     }
 
     public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>

@@ -57,11 +57,11 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: room, seq, history, message ids, message id order. ARGV: draft json, history size, sender's message id
-    /// field ('' for none). Sequence, store and trim as one step, so the sequence is gapless cluster-wide under
-    /// concurrent senders. {-1} when the room no longer exists; {sequence, stored member} when the sender already sent
-    /// this id and the message is still in the history (nothing stored); {sequence} for a new message. Ids of trimmed
-    /// messages are dropped with them.
+    /// KEYS: room, seq, history, message ids, message id order, room conns. ARGV: draft json, history size, sender's
+    /// message id field ('' for none). Sequence, store and trim as one step, so the sequence is gapless cluster-wide
+    /// under concurrent senders. {-1} when the room no longer exists; {sequence, 'd', stored member} when the sender
+    /// already sent this id and the message is still in the history (nothing stored); {sequence, 'n', connections in
+    /// the room} for a new message. Ids of trimmed messages are dropped with them.
     /// </summary>
     public const string AppendMessage = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
@@ -70,7 +70,7 @@ internal static class RedisScripts
           local seen = redis.call('HGET', KEYS[4], id)
           if seen then
             local kept = redis.call('ZRANGEBYSCORE', KEYS[3], seen, seen)
-            if kept[1] then return {tonumber(seen), kept[1]} end
+            if kept[1] then return {tonumber(seen), 'd', kept[1]} end
             redis.call('HDEL', KEYS[4], id)
             redis.call('ZREM', KEYS[5], id)
           end
@@ -90,7 +90,7 @@ internal static class RedisScripts
             redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. oldest[2])
           end
         end
-        return {s}
+        return {s, 'n', redis.call('HLEN', KEYS[6])}
         """;
 
     /// <summary>KEYS: user conns, node conns. ARGV: connectionId, cap, userId. 1 when admitted under the cluster-wide cap.</summary>
@@ -159,21 +159,23 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: bucket. ARGV: tokens per second, burst. 1 when a token was taken. The key expires once the bucket would be
-    /// full again, so idle users leave nothing behind.
+    /// KEYS: room conns, bucket. ARGV: connectionId, tokens per second, burst. 0 when the connection is not in the
+    /// room (no token spent), 1 when a token was taken, 2 when the budget is spent. The bucket key expires once it
+    /// would be full again, so idle users leave nothing behind.
     /// </summary>
-    public const string TokenBucket = """
-        local rate, burst = tonumber(ARGV[1]), tonumber(ARGV[2])
+    public const string AdmitSend = """
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+        local rate, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local state = redis.call('HMGET', KEYS[1], 't', 'ts')
+        local state = redis.call('HMGET', KEYS[2], 't', 'ts')
         local tokens, stamp = tonumber(state[1]), tonumber(state[2])
         if not tokens then tokens, stamp = burst, now end
         tokens = math.min(burst, tokens + (now - stamp) * rate / 1000)
-        local taken = 0
-        if tokens >= 1 then tokens = tokens - 1; taken = 1 end
-        redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', now)
-        redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-        return taken
+        local admitted = 2
+        if tokens >= 1 then tokens = tokens - 1; admitted = 1 end
+        redis.call('HSET', KEYS[2], 't', tostring(tokens), 'ts', now)
+        redis.call('PEXPIRE', KEYS[2], math.ceil((burst - tokens) / rate * 1000) + 1000)
+        return admitted
         """;
 }

@@ -31,7 +31,7 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<NodeIdentity>();
         services.Replace(ServiceDescriptor.Singleton<IRoomStore, RedisRoomStore>());
         services.Replace(ServiceDescriptor.Singleton<IRoomMessageLog, RedisRoomMessageLog>());
-        services.Replace(ServiceDescriptor.Singleton<IMessageRateLimiter, RedisMessageRateLimiter>());
+        services.Replace(ServiceDescriptor.Singleton<ISendAdmission, RedisSendAdmission>());
         services.Replace(ServiceDescriptor.Singleton<ITicketStore, RedisTicketStore>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));

@@ -47,6 +47,61 @@ public sealed class ClusterPresenceTests : ClusterFixture
     }
 
     [Test]
+    public async Task Send_DecidedByMembershipInRedis_RefusalsAnswerLikeTheFilter_AndSpendNoBudget()
+    {
+        var room = NewRoomId();
+        var hidden = NewRoomId();
+        var owner = await ConnectAsync(0, "host");
+        var member = await ConnectAsync(1, "guest");
+        var outsider = await ConnectAsync(2, "guest");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(hidden, RoomPermission.Private));
+        await owner.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await member.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        async Task<string> SendAsync(HubConnection connection, string roomId, string text)
+        {
+            try
+            {
+                await connection.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(roomId, text));
+                return "ok";
+            }
+            catch (Microsoft.AspNetCore.SignalR.HubException error)
+            {
+                return error.Message[..error.Message.IndexOf(':', StringComparison.Ordinal)];
+            }
+        }
+
+        // The same user's other connection is not in the room: forbidden, and its refusals spend none of the budget.
+        var notJoined = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            notJoined.Add(await SendAsync(outsider, room, $"no {i}"));
+        }
+
+        var invisible = await SendAsync(outsider, hidden, "no");
+        var joined = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            joined.Add(await SendAsync(member, room, $"yes {i}"));
+        }
+
+        // Kicked on node 0 while connected to node 1: the next send is refused as for a room it cannot see.
+        await owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "guest");
+        var afterKick = await SendAsync(member, room, "after kick");
+        var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(notJoined, Is.All.EqualTo(ErrorCodes.Forbidden));
+            Assert.That(invisible, Is.EqualTo(ErrorCodes.NotFound));
+            Assert.That(joined, Is.All.EqualTo("ok"), "the budget (burst 4) was untouched by the refused sends");
+            Assert.That(afterKick, Is.EqualTo(ErrorCodes.NotFound));
+            Assert.That(history.Select(m => m.Text), Is.EqualTo(new[] { "yes 0", "yes 1", "yes 2", "yes 3" }));
+        });
+    }
+
+    [Test]
     public async Task T4_TicketIssuedOnOneNode_RedeemableOnAnotherExactlyOnce()
     {
         using var http = new System.Net.Http.HttpClient();

@@ -103,13 +103,14 @@ public sealed class RoomHubFilterTests
             .AddSingleton<HubsMetrics>()
             .AddScoped<RoomInvocation>()
             .BuildServiceProvider();
+        var presence = new InMemoryPresenceTracker();
         var filter = new RoomHubFilter(
             new HubArgumentRules(new LimitsOptions()),
             new InMemoryRoomStore(),
-            new InMemoryPresenceTracker(),
+            presence,
             new InvocationRateLimiter(
                 Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
-            new InMemoryMessageRateLimiter(Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
+            new InMemorySendAdmission(presence, Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
             new NodeDrain(Microsoft.Extensions.Options.Options.Create(new DrainOptions()), services.GetRequiredService<HubsMetrics>(), time, NullLogger<NodeDrain>.Instance),
             services.GetRequiredService<HubsMetrics>(),
             time,
