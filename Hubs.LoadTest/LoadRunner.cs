@@ -148,13 +148,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         var before = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"connected {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            var client = await clients.ConnectAsync($"{options.RunId}-idle-{i}", ct);
-            await client.JoinRoom(room, ct);
-            _latency.Add(started);
-        }, cancellationToken);
+        await ConnectAndJoinAllAsync(clients, room, "idle", cancellationToken);
         var connectSeconds = clock.Elapsed.TotalSeconds;
         var remaining = options.Duration - clock.Elapsed;
         if (remaining > TimeSpan.Zero)
@@ -177,13 +171,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         var server = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"joined {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
-        {
-            var started = Stopwatch.GetTimestamp();
-            var client = await clients.ConnectAsync($"{options.RunId}-connect-{i}", ct);
-            await client.JoinRoom(room, ct);
-            _latency.Add(started);
-        }, cancellationToken);
+        await ConnectAndJoinAllAsync(clients, room, "connect", cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
         return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded));
     }
@@ -238,6 +226,16 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
 
         return connected;
     }
+
+    /// <summary><see cref="LoadOptions.Connections"/> users each connect and join <paramref name="room"/>, timed from connect to joined.</summary>
+    private Task ConnectAndJoinAllAsync(LoadClients clients, string room, string tag, CancellationToken cancellationToken) =>
+        ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
+        {
+            var started = Stopwatch.GetTimestamp();
+            var client = await clients.ConnectAsync($"{options.RunId}-{tag}-{i}", ct);
+            await client.JoinRoom(room, ct);
+            _latency.Add(started);
+        }, cancellationToken);
 
     /// <summary>Runs <paramref name="work"/> for each item, <paramref name="parallel"/> at a time; failures are counted, not thrown.</summary>
     private async Task ForEachAsync<T>(IEnumerable<T> items, int parallel, Func<T, CancellationToken, Task> work, CancellationToken cancellationToken, bool countsAsOperations = true)

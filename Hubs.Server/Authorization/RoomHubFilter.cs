@@ -49,11 +49,11 @@ internal sealed partial class RoomHubFilter(
             invocation.User = user;
             if (policy.SpendsMessageBudget)
             {
-                await AdmitSendAsync(invocationContext, user);
+                await AdmitSendAsync(invocationContext, policy.Parameters, user);
             }
             else if (policy.Action != RoomAction.None)
             {
-                invocation.Room = await AuthorizeRoomAsync(invocationContext, user, policy.Action);
+                invocation.Room = await AuthorizeRoomAsync(invocationContext, policy.Parameters, user, policy.Action);
             }
 
             var result = await next(invocationContext);
@@ -139,9 +139,9 @@ internal sealed partial class RoomHubFilter(
     /// first) and a token of the sender's budget there, decided in one step. Only a refusal reads the room, to answer
     /// not_found for a room the caller cannot see and forbidden for one it has not joined.
     /// </summary>
-    private async Task AdmitSendAsync(HubInvocationContext invocationContext, HubsUser user)
+    private async Task AdmitSendAsync(HubInvocationContext invocationContext, ParameterInfo[] parameters, HubsUser user)
     {
-        var roomId = RoomIdOf(invocationContext);
+        var roomId = RoomIdOf(invocationContext, parameters);
         var aborted = invocationContext.Context.ConnectionAborted;
         switch (await sendAdmission.AdmitAsync(roomId, invocationContext.Context.ConnectionId, user.UserId, aborted))
         {
@@ -157,9 +157,9 @@ internal sealed partial class RoomHubFilter(
             : HubsErrorException.Forbidden("join the room first");
     }
 
-    private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, HubsUser user, RoomAction action)
+    private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, ParameterInfo[] parameters, HubsUser user, RoomAction action)
     {
-        var roomId = RoomIdOf(invocationContext);
+        var roomId = RoomIdOf(invocationContext, parameters);
         var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, invocationContext.Context.ConnectionAborted);
         var joined = action is RoomAction.Send or RoomAction.ReadJoined && room is not null
             && await presence.IsJoinedAsync(roomId, invocationContext.Context.ConnectionId, invocationContext.Context.ConnectionAborted);
@@ -173,9 +173,8 @@ internal sealed partial class RoomHubFilter(
         };
     }
 
-    private static string RoomIdOf(HubInvocationContext invocationContext)
+    private static string RoomIdOf(HubInvocationContext invocationContext, ParameterInfo[] parameters)
     {
-        var parameters = invocationContext.HubMethod.GetParameters();
         for (var i = 0; i < parameters.Length; i++)
         {
             switch (invocationContext.HubMethodArguments[i])

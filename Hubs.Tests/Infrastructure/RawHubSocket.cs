@@ -16,6 +16,32 @@ internal sealed class RawHubSocket : IAsyncDisposable
 
     public ClientWebSocket Socket { get; }
 
+    /// <summary>
+    /// The HTTP status a WebSocket upgrade to <paramref name="url"/> gets (101 when accepted), as a client connecting
+    /// with skipNegotiation sends it; optionally through <paramref name="invoker"/> and with an <c>Origin</c> header.
+    /// </summary>
+    public static async Task<System.Net.HttpStatusCode> UpgradeStatusAsync(Uri url, HttpMessageInvoker? invoker = null, string? origin = null)
+    {
+        using var socket = new ClientWebSocket();
+        socket.Options.CollectHttpResponseDetails = true;
+        if (origin is not null)
+        {
+            socket.Options.SetRequestHeader("Origin", origin);
+        }
+
+        var uri = new UriBuilder(url) { Scheme = url.Scheme == "https" ? "wss" : "ws" }.Uri;
+        try
+        {
+            await socket.ConnectAsync(uri, invoker, CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            // Refused before the upgrade: the status says why.
+        }
+
+        return socket.HttpStatusCode;
+    }
+
     /// <param name="hubUrl">The hub.</param>
     /// <param name="token">Sent as <c>access_token</c>.</param>
     /// <param name="handshake">Whether to complete SignalR's handshake.</param>

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
-using System.Net.WebSockets;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
 using Hubs.Server.Presence;
@@ -140,24 +139,8 @@ public sealed class ConnectionGateTests : ServerFixture
     /// <summary>The status a WebSocket upgrade to <paramref name="url"/> from <paramref name="source"/> gets, without a token.</summary>
     private static async Task<HttpStatusCode> UpgradeStatusAsync(IPAddress source, Uri url, string? origin = null)
     {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        if (origin is not null)
-        {
-            socket.Options.SetRequestHeader("Origin", origin);
-        }
-
         using var invoker = new HttpMessageInvoker(Handler(source));
-        try
-        {
-            await socket.ConnectAsync(new UriBuilder(url) { Scheme = "ws" }.Uri, invoker, CancellationToken.None);
-        }
-        catch (WebSocketException)
-        {
-            // Refused before the upgrade: the status says why.
-        }
-
-        return socket.HttpStatusCode;
+        return await RawHubSocket.UpgradeStatusAsync(url, invoker, origin);
     }
 
     /// <summary>An HTTP client whose connections come from <paramref name="source"/> (any 127.0.0.0/8 address works on loopback).</summary>

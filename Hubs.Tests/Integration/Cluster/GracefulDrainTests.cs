@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.WebSockets;
 using Hubs.Client;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
@@ -175,7 +174,7 @@ public sealed class GracefulDrainTests
         var stopping = server.StopAsync();
         await Await.UntilAsync(async () => (await http.GetAsync(new Uri(server.BaseAddress, HubRoutes.Ready))).StatusCode == HttpStatusCode.ServiceUnavailable,
             "the drain began");
-        var directConnect = await DirectUpgradeStatusAsync(server.HubUrl);
+        var directConnect = await RawHubSocket.UpgradeStatusAsync(new UriBuilder(server.HubUrl) { Query = $"access_token={TestTokens.For("late")}" }.Uri);
         gate.Release();
         var said = await socket.ReceiveUntilClosedAsync();
         await stopping.Within();
@@ -191,23 +190,6 @@ public sealed class GracefulDrainTests
             Assert.That(said, Does.Contain("\"allowReconnect\":true"));
             Assert.That(directConnect, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "a WebSocket connect without negotiate gets 503 too");
         });
-    }
-
-    private static async Task<HttpStatusCode> DirectUpgradeStatusAsync(Uri hubUrl)
-    {
-        using var socket = new ClientWebSocket();
-        socket.Options.CollectHttpResponseDetails = true;
-        var uri = new UriBuilder(hubUrl) { Scheme = "ws", Query = $"access_token={TestTokens.For("late")}" }.Uri;
-        try
-        {
-            await socket.ConnectAsync(uri, CancellationToken.None);
-        }
-        catch (WebSocketException)
-        {
-            // Refused before the upgrade: the status says why.
-        }
-
-        return socket.HttpStatusCode;
     }
 
     private static async Task<Node> StartNodeAsync(RedisServer? redis)
