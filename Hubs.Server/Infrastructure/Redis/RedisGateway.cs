@@ -48,7 +48,8 @@ internal sealed partial class RedisGateway
             })
             .AddTimeout(TimeSpan.FromMilliseconds(1000))
             .Build();
-        _writes = new ResiliencePipelineBuilder().AddTimeout(CallBudget).Build();
+        // A write is never retried, so its one attempt's timeout is its whole budget.
+        _writes = _guard;
         _reads = new ResiliencePipelineBuilder()
             .AddTimeout(CallBudget)
             .AddRetry(new RetryStrategyOptions
@@ -59,6 +60,7 @@ internal sealed partial class RedisGateway
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
             })
+            .AddPipeline(_guard)
             .Build();
     }
 
@@ -76,8 +78,10 @@ internal sealed partial class RedisGateway
         try
         {
             // StackExchange.Redis takes no token: WaitAsync lets the pipeline's timeouts end the wait.
+            // State instead of closures, and one pipeline per call: this runs for every Redis call the server makes.
             return await pipeline.ExecuteAsync(
-                async outer => await _guard.ExecuteAsync(async token => await call(database).WaitAsync(token), outer),
+                static (state, token) => new ValueTask<T>(state.call(state.database).WaitAsync(token)),
+                (call, database),
                 cancellationToken);
         }
         catch (Exception error) when (error is RedisException or TimeoutRejectedException or BrokenCircuitException)

@@ -60,6 +60,7 @@ internal static class RedisServiceCollectionExtensions
         configuration.SyncTimeout = 1000;
         configuration.ReconnectRetryPolicy = new LinearRetry(500);
         configuration.ClientName ??= "hubs";
+        configuration.SocketManager = SocketManager.ThreadPool;
         return ConnectionMultiplexer.Connect(configuration);
     }
 }
