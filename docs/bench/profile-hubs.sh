@@ -3,7 +3,8 @@
 # (System.Runtime and the Hubs meter) and a dotnet-trace sampled thread-time trace.
 #   HUBS_DLL=/path/Hubs.Server.dll docs/bench/profile-hubs.sh OUT TARGET WORKLOAD [args]
 #   e.g. docs/bench/profile-hubs.sh /tmp/w8 hubs fanout --window 8 --messages 8000
-# PROFILE_TOOLS picks the tools (default "perf counters trace"); PROFILE_DELAY the seconds to wait first.
+# PROFILE_TOOLS picks the tools (default "perf counters trace"; also "gcdump", the live heap by type, for idle);
+# PROFILE_DELAY the seconds to wait first.
 # Then: perf report -i OUT.perf --no-children --sort sym   (needs perf; run as root)
 #       dotnet-trace report OUT.nettrace topN --inclusive   (or open it in PerfView / speedscope)
 set -uo pipefail
@@ -31,12 +32,16 @@ if [[ $TOOLS == *perf* ]]; then
   perf stat -e 'syscalls:sys_enter_sendto,syscalls:sys_enter_sched_yield,syscalls:sys_enter_futex,context-switches' \
     -p "$pid" -- sleep 2 2>&1 | grep -E 'syscalls|context' > "$OUT.syscalls.txt"
 fi
+if [[ $TOOLS == *gcdump* ]]; then
+  dotnet-gcdump collect -p "$pid" -o "$OUT.gcdump" >/dev/null 2>&1
+  dotnet-gcdump report "$OUT.gcdump" 2>/dev/null | head -45 > "$OUT.gcdump.txt"
+fi
 if [[ $TOOLS == *trace* ]]; then
   dotnet-trace collect -p "$pid" --profile dotnet-sampled-thread-time --duration 00:00:00:05 \
     -o "$OUT.nettrace" >/dev/null 2>&1
 fi
 wait "$run"
-grep RESULT "$OUT.run.log"; cat "$OUT.syscalls.txt" 2>/dev/null
+grep RESULT "$OUT.run.log"; cat "$OUT.syscalls.txt" "$OUT.gcdump.txt" 2>/dev/null
 if [ -f "$OUT.counters.csv" ]; then
   # Median of each counter over the sampled seconds.
   awk -F, 'NR>1 {k=$3; v[k]=v[k]" "$NF} END {for (k in v) print k ":" v[k]}' "$OUT.counters.csv" | sort > "$OUT.counters.txt"
