@@ -3,12 +3,22 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 
-# Integration tests start their own throwaway redis-server on free loopback ports; install it when missing.
-if ! command -v redis-server >/dev/null 2>&1; then
-  echo "test.sh: installing redis-server"
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
-  $sudo apt-get update -qq && $sudo apt-get install -y -qq redis-server >/dev/null
+# Integration tests start their own throwaway redis-server on free loopback ports; the TypeScript client's tests
+# need node and npm, the browser tests Debian's chromium. Install what is missing (one apt-get update at most).
+if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The TypeScript client (Hubs.Client/typescript): installed from its lock file and built; its tests run in the suite.
+rm -rf Hubs.Client/typescript/dist
+(cd Hubs.Client/typescript && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) \
+  || echo "test.sh: the TypeScript client did not build; its tests will fail"
 
 results="$PWD/TestResults"
 rm -rf "$results"

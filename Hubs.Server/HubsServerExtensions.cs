@@ -1,5 +1,6 @@
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
+using Hubs.Server.Demo;
 using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
@@ -45,6 +46,7 @@ internal static class HubsServerExtensions
         if (app.Environment.IsDevelopment())
         {
             app.MapDevToken();
+            app.MapDemo();
         }
 
         return app;

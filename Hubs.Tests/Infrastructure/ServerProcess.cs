@@ -19,18 +19,22 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output => string.Join("\n", _output);
 
-    /// <summary>Starts the server; on <paramref name="port"/> when given (a restart on the same address), else on a free one.</summary>
-    public static ServerProcess Start(string environment, IDictionary<string, string>? variables = null, int port = 0)
+    /// <summary>
+    /// Starts the server; on <paramref name="port"/> when given (a restart on the same address), else on a free one.
+    /// Another app (a sample) when <paramref name="dll"/> is given, run from <paramref name="workingDirectory"/>.
+    /// </summary>
+    public static ServerProcess Start(
+        string environment, IDictionary<string, string>? variables = null, int port = 0, string? dll = null, string? workingDirectory = null)
     {
         var directory = AppContext.BaseDirectory;
         var info = new ProcessStartInfo("dotnet")
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = workingDirectory ?? directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(directory, "Hubs.Server.dll"));
+        info.ArgumentList.Add(dll ?? Path.Combine(directory, "Hubs.Server.dll"));
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.Environment["ASPNETCORE_ENVIRONMENT"] = environment;

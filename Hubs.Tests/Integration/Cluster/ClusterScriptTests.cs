@@ -100,7 +100,7 @@ public sealed class ClusterScriptTests
     private static async Task<(int ExitCode, string Output)> RunScriptAsync(string command, IDictionary<string, string> environment)
     {
         var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(RepositoryRoot(), "deploy", "cluster.sh"));
+        info.ArgumentList.Add(Path.Combine(Repository.Root, "deploy", "cluster.sh"));
         info.ArgumentList.Add(command);
         foreach (var (key, value) in environment)
         {
@@ -114,16 +114,6 @@ public sealed class ClusterScriptTests
         return (process.ExitCode, await output + await error);
     }
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Hubs.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Hubs.sln not found above the test binaries.");
-    }
 
     private static bool IsRunning(int pid)
     {

@@ -115,7 +115,7 @@ public sealed class LoadToolTests : ServerFixture
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var arg in new[]
         {
-            "run", "--project", Path.Combine(RepositoryRoot(), "Hubs.LoadTest"), "--no-build", "-c", configuration, "--",
+            "run", "--project", Path.Combine(Repository.Root, "Hubs.LoadTest"), "--no-build", "-c", configuration, "--",
             "fanout", "--url", Server.HubUrl.ToString(),
             "--signing-key", TestTokens.SigningKey, "--issuer", TestTokens.Issuer, "--audience", TestTokens.Audience,
             "--clients", "10", "--messages", "400", "--rate", "200", "--json", json,
@@ -155,16 +155,6 @@ public sealed class LoadToolTests : ServerFixture
         });
     }
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Hubs.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Hubs.sln not found above the test directory");
-    }
 
     private LoadOptions Options(string scenario) => new()
     {

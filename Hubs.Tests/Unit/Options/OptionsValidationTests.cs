@@ -1,4 +1,5 @@
 using Hubs.Server.Options;
+using Hubs.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -48,7 +49,7 @@ public sealed class OptionsValidationTests
     [Test]
     public void EveryLimit_DocumentedInReadmeWithItsDefault()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
         var options = new (string Section, object Defaults)[]
         {
             (LimitsOptions.Section, new LimitsOptions()),
@@ -70,16 +71,6 @@ public sealed class OptionsValidationTests
         });
     }
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Hubs.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("Hubs.sln not found above the test binaries.");
-    }
 
     private static ServiceProvider Build(string key, string value)
     {

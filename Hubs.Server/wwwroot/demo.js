@@ -1,0 +1,206 @@
+import { HubsClient, HubsError } from "/lib/hubs-client/index.js";
+
+const $ = (id) => document.getElementById(id);
+let client;
+let me;
+let current; // the open room's RoomInfo
+const joined = new Set();
+const typingTimers = new Map();
+
+function notice(text, kind = "info") {
+  const el = $("notice");
+  el.textContent = text;
+  el.className = kind;
+}
+
+function describe(error) {
+  return error instanceof HubsError ? `${error.code}: ${error.message.replace(/^[a-z_]+: /, "")}` : String(error);
+}
+
+async function attempt(action) {
+  try {
+    await action();
+  } catch (error) {
+    notice(describe(error), "error");
+  }
+}
+
+function item(text, testId) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (testId) li.dataset.testid = testId;
+  return li;
+}
+
+async function devToken(name, roles) {
+  const response = await fetch("/dev/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sub: name, name, roles }),
+  });
+  if (!response.ok) throw new Error(`sign-in failed (HTTP ${response.status})`);
+  return (await response.json()).token;
+}
+
+async function refreshRooms() {
+  const rooms = await client.listRooms();
+  const list = $("rooms");
+  list.replaceChildren(
+    ...rooms.map((room) => {
+      const li = item("", `room-${room.roomId}`);
+      const button = document.createElement("button");
+      button.textContent = `${room.displayName} · ${room.permission} · ${room.memberCount}`;
+      button.onclick = () => attempt(() => openRoom(room.roomId));
+      li.append(button);
+      return li;
+    }),
+  );
+}
+
+async function refreshMembers() {
+  if (!current) return;
+  const members = await client.getMembers(current.roomId);
+  $("members").replaceChildren(
+    ...members.map((m) => {
+      const li = item(`${m.displayName} (${m.status})`, `member-${m.userId}`);
+      if (current.ownerId === me && m.userId !== me) {
+        const kick = document.createElement("button");
+        kick.textContent = "Kick";
+        kick.dataset.testid = `kick-${m.userId}`;
+        kick.onclick = () => attempt(() => client.kickUser(current.roomId, m.userId));
+        li.append(" ", kick);
+      }
+      return li;
+    }),
+  );
+}
+
+function showMessage(message) {
+  if (!current || message.roomId !== current.roomId) return;
+  const li = item(`${message.senderName}: ${message.text}`, `message-${message.sequence}`);
+  li.title = new Date(message.sentAt).toLocaleString();
+  $("messages").append(li);
+  li.scrollIntoView({ block: "nearest" });
+}
+
+async function openRoom(roomId) {
+  const result = joined.has(roomId) ? { room: await client.getRoom(roomId) } : await client.joinRoom(roomId);
+  joined.add(roomId);
+  current = result.room;
+  $("room-title").textContent = `${current.displayName} (${current.permission})`;
+  $("messages").replaceChildren();
+  const last = result.lastSequence ?? Number.MAX_SAFE_INTEGER;
+  const history = await client.getHistory({ roomId, limit: 50 });
+  history.filter((m) => m.sequence <= last).forEach(showMessage);
+  $("text").disabled = $("send-form").querySelector("button").disabled = false;
+  $("owner-tools").hidden = current.ownerId !== me;
+  $("permission").value = current.permission;
+  await refreshMembers();
+  await refreshRooms();
+  notice(`joined ${roomId}`);
+}
+
+function closeRoom(reason) {
+  $("room-title").textContent = "No room";
+  $("messages").replaceChildren();
+  $("members").replaceChildren();
+  $("owner-tools").hidden = true;
+  $("text").disabled = $("send-form").querySelector("button").disabled = true;
+  current = undefined;
+  notice(reason, "error");
+}
+
+async function signIn(name, roles) {
+  me = name;
+  client = new HubsClient({ url: `${location.origin}/hubs/rooms`, accessTokenProvider: () => devToken(name, roles) });
+  client.onStateChanged((s) => ($("state").textContent = `${me} · ${s.current}`));
+  client.onMessageReceived(showMessage);
+  client.onUserJoined(() => attempt(refreshMembers));
+  client.onUserLeft(() => attempt(refreshMembers));
+  client.onPresenceChanged(() => attempt(refreshMembers));
+  client.onRoomUpdated((room) => {
+    if (current?.roomId === room.roomId) {
+      current = room;
+      $("room-title").textContent = `${room.displayName} (${room.permission})`;
+    }
+  });
+  client.onUserTyping((t) => {
+    if (current?.roomId !== t.roomId) return;
+    $("typing").textContent = `${t.userId} is typing…`;
+    clearTimeout(typingTimers.get(t.roomId));
+    typingTimers.set(t.roomId, setTimeout(() => ($("typing").textContent = ""), 3000));
+  });
+  client.onRemovedFromRoom((removal) => {
+    joined.delete(removal.roomId);
+    if (current?.roomId === removal.roomId) closeRoom(`You were removed from ${removal.roomId}: ${removal.reason}`);
+    void attempt(refreshRooms);
+  });
+  await client.start();
+  $("signin").hidden = true;
+  $("app").hidden = false;
+  await refreshRooms();
+}
+
+$("signin-form").onsubmit = (e) => {
+  e.preventDefault();
+  const roles = $("roles").value.split(",").map((r) => r.trim()).filter(Boolean);
+  void attempt(() => signIn($("name").value.trim(), roles));
+};
+
+$("create-form").onsubmit = (e) => {
+  e.preventDefault();
+  const allowedRoles = $("new-roles").value.split(",").map((r) => r.trim()).filter(Boolean);
+  void attempt(async () => {
+    const room = await client.createRoom({ roomId: $("new-room").value.trim(), permission: $("new-permission").value, allowedRoles });
+    $("new-room").value = "";
+    await openRoom(room.roomId);
+  });
+};
+
+$("join-form").onsubmit = (e) => {
+  e.preventDefault();
+  void attempt(() => openRoom($("join-room").value.trim()));
+};
+
+let lastTyping = 0;
+$("text").oninput = () => {
+  if (current && Date.now() - lastTyping > 1000) {
+    lastTyping = Date.now();
+    void client.typing(current.roomId).catch(() => undefined);
+  }
+};
+
+$("send-form").onsubmit = (e) => {
+  e.preventDefault();
+  const text = $("text").value;
+  if (!current || !text) return;
+  void attempt(async () => {
+    await client.sendMessage({ roomId: current.roomId, text });
+    $("text").value = "";
+  });
+};
+
+$("invite-form").onsubmit = (e) => {
+  e.preventDefault();
+  void attempt(async () => {
+    await client.inviteUser(current.roomId, $("invitee").value.trim());
+    notice(`invited ${$("invitee").value.trim()}`);
+  });
+};
+
+$("revoke").onclick = () =>
+  attempt(async () => {
+    await client.revokeInvite(current.roomId, $("invitee").value.trim());
+    notice(`revoked ${$("invitee").value.trim()}`);
+    await refreshMembers();
+  });
+
+$("permission-form").onsubmit = (e) => {
+  e.preventDefault();
+  void attempt(async () => {
+    current = await client.updateRoom({ roomId: current.roomId, permission: $("permission").value });
+    notice(`permission is now ${current.permission}`);
+    await refreshMembers();
+  });
+};
+

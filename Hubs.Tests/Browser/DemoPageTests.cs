@@ -1,0 +1,93 @@
+using System.Collections.Concurrent;
+using Hubs.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace Hubs.Tests.Browser;
+
+/// <summary>
+/// The demo page in a real headless Chromium, two pages as two users, against the real server (one node, Development):
+/// a PRIVATE room, an invite, chat both ways, typing and presence, and a kick whose reason the removed user sees. The
+/// WebSocket URLs carry a single-use ticket, never the JWT.
+/// </summary>
+[NonParallelizable]
+public sealed class DemoPageTests
+{
+    [Test]
+    public async Task TwoUsers_PrivateRoom_Invite_Chat_Typing_Presence_Kick()
+    {
+        await using var server = ServerProcess.Start("Development", new Dictionary<string, string>
+        {
+            ["Hubs__Limits__ConnectsPerMinutePerAddress"] = "1000",
+        });
+        var url = (await server.ListeningAsync()).ToString().TrimEnd('/');
+        await using var browser = await BrowserSession.StartAsync();
+        var sockets = new ConcurrentQueue<string>();
+        var alice = await SignedInAsync(browser, url, "alice", sockets);
+        var bob = await SignedInAsync(browser, url, "bob", sockets);
+
+        // Alice creates a PRIVATE room and invites Bob, who joins it by id.
+        await alice.GetByTestId("new-room").FillAsync("secret");
+        await alice.GetByTestId("new-permission").SelectOptionAsync("PRIVATE");
+        await alice.GetByTestId("create").ClickAsync();
+        await Expect(alice.GetByTestId("room-title")).ToContainTextAsync("PRIVATE");
+        await bob.GetByTestId("join-room").FillAsync("secret");
+        await bob.GetByTestId("join").ClickAsync();
+        await Expect(bob.GetByTestId("notice")).ToContainTextAsync("not_found");
+        await alice.GetByTestId("invitee").FillAsync("bob");
+        await alice.GetByTestId("invite").ClickAsync();
+        await Expect(alice.GetByTestId("notice")).ToContainTextAsync("invited bob");
+        await bob.GetByTestId("join").ClickAsync();
+        await Expect(bob.GetByTestId("room-title")).ToContainTextAsync("secret");
+
+        // Presence: each sees the other in the member list.
+        await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("online");
+        await Expect(bob.GetByTestId("member-alice")).ToBeVisibleAsync();
+
+        // Chat both ways, and the typing indicator.
+        await SendAsync(alice, "hello bob");
+        await Expect(bob.GetByTestId("messages")).ToContainTextAsync("alice: hello bob");
+        await bob.GetByTestId("text").PressSequentiallyAsync("hi");
+        await Expect(alice.GetByTestId("typing")).ToContainTextAsync("bob is typing");
+        await bob.GetByTestId("text").FillAsync("hello alice");
+        await bob.GetByTestId("send").ClickAsync();
+        await Expect(alice.GetByTestId("messages")).ToContainTextAsync("bob: hello alice");
+        await BrowserSession.ScreenshotAsync(alice, "demo-owner-chat");
+        await BrowserSession.ScreenshotAsync(bob, "demo-guest-chat");
+
+        // The owner kicks Bob, who is told why.
+        await alice.GetByTestId("kick-bob").ClickAsync();
+        await Expect(bob.GetByTestId("notice")).ToContainTextAsync("removed from secret: kicked");
+        await Expect(alice.GetByTestId("member-bob")).ToHaveCountAsync(0);
+        await BrowserSession.ScreenshotAsync(bob, "demo-kicked");
+
+        Assert.That(sockets, Has.Count.GreaterThanOrEqualTo(2), "each page opened a WebSocket");
+        Assert.Multiple(() =>
+        {
+            foreach (var socket in sockets)
+            {
+                var token = new Uri(socket).Query.TrimStart('?').Split('&')
+                    .Single(p => p.StartsWith("access_token=", StringComparison.Ordinal))["access_token=".Length..];
+                Assert.That(token, Does.Not.Contain('.').And.Not.StartWith("eyJ"), "a ticket (no dots), not a JWT, is in the WebSocket URL");
+                Assert.That(token, Has.Length.GreaterThanOrEqualTo(40));
+            }
+        });
+    }
+
+    private static async Task<IPage> SignedInAsync(BrowserSession browser, string url, string name, ConcurrentQueue<string> sockets)
+    {
+        var page = await browser.NewPageAsync();
+        page.WebSocket += (_, socket) => sockets.Enqueue(socket.Url);
+        await page.GotoAsync(url + "/");
+        await page.GetByTestId("name").FillAsync(name);
+        await page.GetByTestId("signin").ClickAsync();
+        await Expect(page.GetByTestId("state")).ToContainTextAsync($"{name} · Connected");
+        return page;
+    }
+
+    private static async Task SendAsync(IPage page, string text)
+    {
+        await page.GetByTestId("text").FillAsync(text);
+        await page.GetByTestId("send").ClickAsync();
+    }
+}

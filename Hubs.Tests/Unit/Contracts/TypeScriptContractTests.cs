@@ -1,0 +1,53 @@
+using Hubs.ContractGen;
+using Hubs.Contracts;
+using Hubs.Tests.Infrastructure;
+
+namespace Hubs.Tests.Unit.Contracts;
+
+/// <summary>
+/// The TypeScript client's contract is generated from Hubs.Contracts. A change to a DTO, a method, an event or a code
+/// value that is not regenerated fails here, so the .NET and TypeScript clients cannot drift apart.
+/// </summary>
+public sealed class TypeScriptContractTests
+{
+    [Test]
+    public void CheckedInTypeScriptContract_MatchesHubsContracts()
+    {
+        var checkedIn = File.ReadAllText(Path.Combine(Repository.Root, TypeScriptContract.RelativePath));
+
+        Assert.That(
+            checkedIn.ReplaceLineEndings("\n"),
+            Is.EqualTo(TypeScriptContract.Generate()),
+            $"{TypeScriptContract.RelativePath} is out of date with Hubs.Contracts: run `dotnet run --project tools/Hubs.ContractGen`.");
+    }
+
+    [Test]
+    public void Generated_CoversEveryMethodEventAndCode()
+    {
+        var generated = TypeScriptContract.Generate();
+
+        Assert.Multiple(() =>
+        {
+            foreach (var method in typeof(IRoomHub).GetMethods())
+            {
+                Assert.That(generated, Does.Contain($"  {method.Name}("), method.Name);
+            }
+
+            foreach (var @event in typeof(IRoomClient).GetMethods())
+            {
+                Assert.That(generated, Does.Contain($"  {@event.Name}: ("), @event.Name);
+            }
+
+            foreach (var code in ErrorCodes.All)
+            {
+                Assert.That(generated, Does.Contain($": \"{code}\","), code);
+            }
+
+            Assert.That(generated, Does.Contain("  OwnerOnly: \"OWNER_ONLY\","));
+            Assert.That(generated, Does.Contain("export interface RoomMessage {"));
+            Assert.That(generated, Does.Contain("  clientMessageId: string | null;"));
+            Assert.That(generated, Does.Contain("  displayName?: string | null;"));
+            Assert.That(generated, Does.Contain("  members: MemberInfo[];"));
+        });
+    }
+}
