@@ -285,7 +285,7 @@ export class HubsClient {
   }
 
   /** Joins a room; from here its messages arrive through `onMessageReceived`, and it is rejoined after reconnects. */
-  joinRoom(roomId: string): Promise<JoinRoomResult> {
+  async joinRoom(roomId: string): Promise<JoinRoomResult> {
     this.ensureConnected();
     return this.serialized(async () => {
       const rejoin = this.joined.has(roomId);
@@ -308,7 +308,7 @@ export class HubsClient {
     });
   }
 
-  leaveRoom(roomId: string): Promise<void> {
+  async leaveRoom(roomId: string): Promise<void> {
     this.ensureConnected();
     return this.serialized(async () => {
       await this.invokeOn<void>(this.requireCurrent(), "LeaveRoom", roomId);
@@ -484,6 +484,11 @@ export class HubsClient {
       } catch (failure) {
         this.log(signalR.LogLevel.Information, `Reconnect attempt ${attempt} failed: ${String(failure)}`);
         continue;
+      }
+
+      if (this.stopped) {
+        await node.hub.stop().catch(() => undefined);
+        return;
       }
 
       this.current = node;
