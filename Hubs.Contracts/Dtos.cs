@@ -120,3 +120,10 @@ public sealed record UserTypingEvent(string RoomId, string UserId);
 /// <param name="RoomId">The room the connection was taken out of.</param>
 /// <param name="Reason"><see cref="RemovalReasons.Kicked"/>, <see cref="RemovalReasons.Revoked"/> or <see cref="RemovalReasons.Deleted"/>.</param>
 public sealed record RemovedFromRoomEvent(string RoomId, string Reason);
+
+/// <summary>Body of the admin API's <c>POST /api/rooms/{roomId}/messages</c>: a message posted by a backend service.</summary>
+/// <param name="SenderId">The service's sender id, shown to members as the message's <c>senderId</c>.</param>
+/// <param name="Text">The message text, under the same rules as <see cref="IRoomHub.SendMessage"/>.</param>
+/// <param name="SenderName">The sender's display name (default: <paramref name="SenderId"/>).</param>
+/// <param name="ClientMessageId">Idempotency key: a retry with the same id stores nothing new and returns the original.</param>
+public sealed record ServiceMessageRequest(string SenderId, string Text, string? SenderName = null, string? ClientMessageId = null);

@@ -1,4 +1,5 @@
 using Hubs.Contracts;
+using Hubs.Server.Admin;
 using Hubs.Server.Authorization;
 using Hubs.Server.Demo;
 using Hubs.Server.Infrastructure.Redis;
@@ -23,6 +24,7 @@ internal static class HubsServerExtensions
         services.AddValidatedOptions<HubsOptions>(HubsOptions.Section);
 
         services.AddHubsAuthentication();
+        services.AddHubsAdminApi();
         services.AddHubsTelemetry(builder.Configuration);
         services.AddHubsRooms().AddHubsRedis(builder.Configuration);
         services.AddHubsDrain<RoomHub>();
@@ -40,6 +42,7 @@ internal static class HubsServerExtensions
         app.UseAuthorization();
 
         app.MapHubsRooms();
+        app.MapHubsAdminApi();
         app.MapConnectionTickets();
         app.MapHealthChecks(HubRoutes.Live, new() { Predicate = _ => false });
         app.MapHealthChecks(HubRoutes.Ready);

@@ -18,6 +18,10 @@ internal sealed class HubArgumentRules(LimitsOptions limits)
     public const int MaxClientMessageIdLength = 64;
     public const int MaxHistoryLimit = 200;
 
+    /// <summary>The rules of the hub method <paramref name="method"/>, for callers outside the hub (the admin API).</summary>
+    public void ValidateAs(string method, params object?[] arguments) =>
+        Validate(typeof(IRoomHub).GetMethod(method)?.GetParameters() ?? throw new ArgumentException($"No hub method {method}.", nameof(method)), arguments);
+
     public void Validate(IReadOnlyList<ParameterInfo> parameters, IReadOnlyList<object?> arguments)
     {
         if (parameters.Count != arguments.Count)

@@ -4,7 +4,6 @@ using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
-using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -14,20 +13,19 @@ namespace Hubs.Server.Rooms;
 /// The room hub. <see cref="RoomHubFilter"/> has authenticated the caller, validated the arguments and decided the
 /// declared <see cref="RoomAction"/> before any method here runs; methods call the services and return the DTO.
 /// </summary>
-internal sealed partial class RoomHub(
+internal sealed class RoomHub(
     RoomInvocation invocation,
     IRoomStore rooms,
     IPresenceTracker presence,
     IRoomMessageLog messages,
+    RoomMessagePublisher publisher,
     RoomEvictions evictions,
     ConnectionDeparture departure,
     LocalConnections localConnections,
     TypingThrottle typing,
     NodeDrain drain,
-    HubsMetrics metrics,
     TimeProvider time,
-    IOptions<LimitsOptions> limits,
-    ILogger<RoomHub> logger) : Hub<IRoomClient>, IRoomHub
+    IOptions<LimitsOptions> limits) : Hub<IRoomClient>, IRoomHub
 {
     private const int DefaultHistoryLimit = 100;
 
@@ -194,44 +192,8 @@ internal sealed partial class RoomHub(
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);
-        var appended = await messages.AppendAsync(request.RoomId, draft, Aborted);
-        var message = appended.Message;
-
-        // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
-        if (!appended.Duplicate)
-        {
-            await BroadcastStoredAsync(message, appended.Recipients);
-        }
-
+        var message = await publisher.PublishAsync(request.RoomId, draft, Aborted);
         return new SendMessageResult(message.RoomId, message.Sequence, message.SentAt);
-    }
-
-    /// <summary>
-    /// The message is stored, so the acknowledgement holds whatever happens here: members who miss the broadcast repair
-    /// the gap from history at the next message or reconnect.
-    /// </summary>
-    private async Task BroadcastStoredAsync(RoomMessage message, int? recipients)
-    {
-        try
-        {
-            await Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
-        }
-        catch (Exception error)
-        {
-            Log.BroadcastFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
-            return;
-        }
-
-        try
-        {
-            // Counted even when the sender has gone meanwhile: the message was delivered all the same.
-            metrics.MessageAccepted(recipients ?? await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
-        }
-        catch (Exception error)
-        {
-            // Only the delivery count is missed; the message is stored and delivered.
-            Log.DeliveryCountFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
-        }
     }
 
     [RoomAction(RoomAction.Send)]
@@ -340,13 +302,4 @@ internal sealed partial class RoomHub(
     }
 
     private async Task<RoomInfo> InfoAsync(RoomRecord room) => room.ToInfo(await presence.CountMembersAsync(room.RoomId, Aborted));
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: message {Sequence} is stored but its broadcast failed ({ErrorType}); members repair the gap from history")]
-        public static partial void BroadcastFailed(ILogger logger, string roomId, long sequence, string errorType);
-
-        [LoggerMessage(2, LogLevel.Warning, "Room {RoomId}: message {Sequence} was delivered but could not be counted ({ErrorType})")]
-        public static partial void DeliveryCountFailed(ILogger logger, string roomId, long sequence, string errorType);
-    }
 }

@@ -21,6 +21,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
         services.AddSingleton<TypingThrottle>();
         services.AddSingleton<RoomEvictions>();
+        services.AddSingleton<RoomMessagePublisher>();
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();

@@ -66,7 +66,7 @@ public sealed class StoredAcknowledgementTests : ServerFixture
 
     private void AssertWarnedWithIdsOnly(string start, string text)
     {
-        var warnings = Server.Logs.Lines.Where(l => l.Category == typeof(RoomHub).FullName && l.Level == LogLevel.Warning).ToArray();
+        var warnings = Server.Logs.Lines.Where(l => l.Category == typeof(RoomMessagePublisher).FullName && l.Level == LogLevel.Warning).ToArray();
         Assert.That(warnings.Select(w => w.Message), Has.One.StartsWith(start));
         Assert.That(warnings.Select(w => w.ToString()), Has.None.Contains(text), "no message text in the log");
     }

@@ -114,6 +114,13 @@ export interface SendMessageResult {
   sentAt: string;
 }
 
+export interface ServiceMessageRequest {
+  senderId: string;
+  text: string;
+  senderName?: string | null;
+  clientMessageId?: string | null;
+}
+
 export interface UpdateRoomRequest {
   roomId: string;
   displayName?: string | null;

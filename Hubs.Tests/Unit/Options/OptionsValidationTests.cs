@@ -1,3 +1,4 @@
+using Hubs.Server.Admin;
 using Hubs.Server.Options;
 using Hubs.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -56,6 +57,7 @@ public sealed class OptionsValidationTests
             (PresenceOptions.Section, new PresenceOptions()),
             (HistoryOptions.Section, new HistoryOptions()),
             (DrainOptions.Section, new DrainOptions()),
+            (AdminOptions.Section, new AdminOptions()),
         };
         var rows = options.SelectMany(o => o.Defaults.GetType().GetProperties().Select(p =>
             (Key: $"{o.Section.Replace(":", "__", StringComparison.Ordinal)}__{p.Name}", Default: Convert.ToString(p.GetValue(o.Defaults), System.Globalization.CultureInfo.InvariantCulture))));

@@ -1,0 +1,202 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Threading.RateLimiting;
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
+using Hubs.Server.Options;
+using Hubs.Server.Presence;
+using Hubs.Server.Rooms;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace Hubs.Server.Admin;
+
+/// <summary>
+/// The admin HTTP API under <c>/api</c>, for an app's backend: read rooms and who is in them, and post into a room as
+/// a named service sender. Callers need a JWT with the <see cref="AdminOptions.Role"/> role (anything else gets 401 or
+/// 403 and nothing runs), are rate-limited per caller, get the hub's validation and error codes as RFC 7807 problem
+/// details, and are described by the OpenAPI document at <c>/openapi/v1.json</c>.
+/// </summary>
+internal static partial class AdminApi
+{
+    public const string Policy = "hubs-admin";
+
+    public static IServiceCollection AddHubsAdminApi(this IServiceCollection services)
+    {
+        services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
+        services.AddProblemDetails();
+        services.AddOpenApi();
+        services.AddOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>()
+            .Configure<IOptions<AdminOptions>>((authorization, admin) =>
+                authorization.AddPolicy(Policy, policy => policy.RequireAuthenticatedUser().RequireRole(admin.Value.Role)));
+        services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(Policy, context =>
+            {
+                var perMinute = context.RequestServices.GetRequiredService<IOptions<AdminOptions>>().Value.RequestsPerMinute;
+                var caller = context.User.FindFirstValue(HubsUser.SubjectClaim) ?? context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+                return RateLimitPartition.GetTokenBucketLimiter(caller, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = Math.Max(10, perMinute / 10),
+                    TokensPerPeriod = perMinute,
+                    ReplenishmentPeriod = TimeSpan.FromMinutes(1),
+                    QueueLimit = 0,
+                });
+            });
+            limiter.OnRejected = async (rejected, cancellationToken) =>
+            {
+                var refusal = new HubsErrorException(ErrorCodes.RateLimited, "too many admin requests, slow down");
+                await Problem(refusal, RefIds.New()).ExecuteAsync(rejected.HttpContext);
+            };
+        });
+        return services;
+    }
+
+    public static WebApplication MapHubsAdminApi(this WebApplication app)
+    {
+        app.UseRateLimiter();
+        app.MapOpenApi();
+        var api = app.MapGroup("/api")
+            .RequireAuthorization(Policy)
+            .RequireRateLimiting(Policy)
+            .AddEndpointFilter<AdminErrors>()
+            .WithTags("admin");
+
+        api.MapGet("/rooms", ListRoomsAsync).WithName("ListRooms").WithSummary("Every room, with its member count.");
+        api.MapGet("/rooms/{roomId}", GetRoomAsync).WithName("GetRoom").WithSummary("One room.");
+        api.MapGet("/rooms/{roomId}/members", GetMembersAsync).WithName("GetMembers").WithSummary("Who is in the room, with presence.");
+        api.MapPost("/rooms/{roomId}/messages", PostMessageAsync).WithName("PostMessage")
+            .Accepts<ServiceMessageRequest>("application/json")
+            .WithSummary("Posts a message as a named service sender: the room's next sequence, stored and delivered like SendMessage.");
+        return app;
+    }
+
+    private static async Task<Ok<RoomInfo[]>> ListRoomsAsync(IRoomStore rooms, IPresenceTracker presence, ClaimsPrincipal caller, CancellationToken cancellationToken)
+    {
+        var all = await rooms.ListAsync(caller.FindFirstValue(HubsUser.SubjectClaim) ?? string.Empty, cancellationToken);
+        var infos = new List<RoomInfo>(all.Count);
+        foreach (var (room, _) in all.OrderBy(r => r.Room.RoomId, StringComparer.Ordinal))
+        {
+            infos.Add(room.ToInfo(await presence.CountMembersAsync(room.RoomId, cancellationToken)));
+        }
+
+        return TypedResults.Ok(infos.ToArray());
+    }
+
+    private static async Task<Ok<RoomInfo>> GetRoomAsync(string roomId, IRoomStore rooms, IPresenceTracker presence, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.GetRoom), roomId);
+        var room = await ExistingAsync(rooms, roomId, cancellationToken);
+        return TypedResults.Ok(room.ToInfo(await presence.CountMembersAsync(roomId, cancellationToken)));
+    }
+
+    private static async Task<Ok<IReadOnlyList<MemberInfo>>> GetMembersAsync(
+        string roomId, IRoomStore rooms, IPresenceTracker presence, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.GetMembers), roomId);
+        await ExistingAsync(rooms, roomId, cancellationToken);
+        return TypedResults.Ok(await presence.GetMembersAsync(roomId, cancellationToken));
+    }
+
+    private static async Task<Created<SendMessageResult>> PostMessageAsync(
+        string roomId,
+        HttpRequest http,
+        IRoomStore rooms,
+        RoomMessagePublisher publisher,
+        HubArgumentRules rules,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var request = await BodyAsync<ServiceMessageRequest>(http, "{ senderId, text, senderName?, clientMessageId? }", cancellationToken);
+
+        rules.ValidateAs(nameof(IRoomHub.SendMessage), new SendMessageRequest(roomId, request.Text, request.ClientMessageId));
+        if (!HubArgumentRules.IsValidUserId(request.SenderId))
+        {
+            throw HubsErrorException.InvalidArgument("senderId must be 1 to 128 characters without control characters");
+        }
+
+        if (request.SenderName is not null && !HubArgumentRules.IsValidDisplayName(request.SenderName))
+        {
+            throw HubsErrorException.InvalidArgument("senderName must be 1 to 100 characters without control characters");
+        }
+
+        await ExistingAsync(rooms, roomId, cancellationToken);
+        var draft = new MessageDraft(request.SenderId, request.SenderName ?? request.SenderId, request.Text, time.GetUtcNow(), request.ClientMessageId);
+        var message = await publisher.PublishAsync(roomId, draft, cancellationToken);
+        return TypedResults.Created($"/api/rooms/{roomId}/messages/{message.Sequence}", new SendMessageResult(message.RoomId, message.Sequence, message.SentAt));
+    }
+
+    /// <summary>The JSON body, or <c>invalid_argument</c> (the same answer in every environment, never a parser's message).</summary>
+    private static async Task<T> BodyAsync<T>(HttpRequest http, string shape, CancellationToken cancellationToken)
+        where T : class
+    {
+        try
+        {
+            if (http.HasJsonContentType() && await http.ReadFromJsonAsync<T>(cancellationToken) is { } body)
+            {
+                return body;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw HubsErrorException.InvalidArgument($"a JSON body {shape} is required");
+    }
+
+    private static async Task<RoomRecord> ExistingAsync(IRoomStore rooms, string roomId, CancellationToken cancellationToken) =>
+        (await rooms.GetWithGrantsAsync(roomId, string.Empty, cancellationToken)).Room ?? throw HubsErrorException.RoomNotFound();
+
+    /// <summary>An RFC 7807 problem: <c>title</c> and <c>code</c> are the contract's code, <c>detail</c> is "&lt;code&gt;: &lt;text&gt; (ref &lt;id&gt;)".</summary>
+    internal static ProblemHttpResult Problem(HubsErrorException refusal, string refId) => TypedResults.Problem(
+        detail: $"{refusal.Code}: {refusal.SafeText} (ref {refId})",
+        statusCode: StatusOf(refusal.Code),
+        title: refusal.Code,
+        extensions: new Dictionary<string, object?> { ["code"] = refusal.Code, ["refId"] = refId });
+
+    private static int StatusOf(string code) => code switch
+    {
+        ErrorCodes.Unauthenticated => StatusCodes.Status401Unauthorized,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.InvalidArgument => StatusCodes.Status400BadRequest,
+        ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
+        ErrorCodes.RoomFull or ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        ErrorCodes.Unavailable => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>Maps refusals to problem details and anything else to <c>internal</c> with a reference id; details stay in the log.</summary>
+    private sealed partial class AdminErrors(ILogger<AdminErrors> logger) : IEndpointFilter
+    {
+        public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+        {
+            var endpoint = context.HttpContext.GetEndpoint()?.DisplayName ?? "admin";
+            try
+            {
+                return await next(context);
+            }
+            catch (HubsErrorException refusal)
+            {
+                var refId = RefIds.New();
+                Log.Refused(logger, refId, endpoint, refusal.Code);
+                return Problem(refusal, refId);
+            }
+            catch (Exception error) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+            {
+                var refId = RefIds.New();
+                Log.Failed(logger, error, refId, endpoint);
+                return Problem(new HubsErrorException(ErrorCodes.Internal, "the request could not be completed"), refId);
+            }
+        }
+
+        private static partial class Log
+        {
+            [LoggerMessage(1, LogLevel.Information, "Admin API refused {Endpoint} with {Code} (ref {RefId})")]
+            public static partial void Refused(ILogger logger, string refId, string endpoint, string code);
+
+            [LoggerMessage(2, LogLevel.Error, "Admin API failed {Endpoint} (ref {RefId})")]
+            public static partial void Failed(ILogger logger, Exception exception, string refId, string endpoint);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using Hubs.Contracts;
+using Hubs.Server.Presence;
+using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.SignalR;
+
+namespace Hubs.Server.Rooms;
+
+/// <summary>
+/// Stores a message and delivers it to the room, for members' sends (the hub) and service posts (the admin API)
+/// alike: one sequence, one history, one delivery path.
+/// </summary>
+internal sealed partial class RoomMessagePublisher(
+    IRoomMessageLog messages,
+    IHubContext<RoomHub, IRoomClient> hub,
+    IPresenceTracker presence,
+    HubsMetrics metrics,
+    ILogger<RoomMessagePublisher> logger)
+{
+    /// <summary>Stores the message (once per client message id) and broadcasts it unless it was stored before.</summary>
+    public async Task<RoomMessage> PublishAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    {
+        var appended = await messages.AppendAsync(roomId, draft, cancellationToken);
+
+        // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
+        if (!appended.Duplicate)
+        {
+            await BroadcastStoredAsync(appended.Message, appended.Recipients);
+        }
+
+        return appended.Message;
+    }
+
+    /// <summary>
+    /// The message is stored, so the acknowledgement holds whatever happens here: members who miss the broadcast repair
+    /// the gap from history at the next message or reconnect.
+    /// </summary>
+    private async Task BroadcastStoredAsync(RoomMessage message, int? recipients)
+    {
+        try
+        {
+            await hub.Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
+        }
+        catch (Exception error)
+        {
+            Log.BroadcastFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
+            return;
+        }
+
+        try
+        {
+            // Counted even when the sender has gone meanwhile: the message was delivered all the same.
+            metrics.MessageAccepted(recipients ?? await presence.CountConnectionsAsync(message.RoomId, CancellationToken.None));
+        }
+        catch (Exception error)
+        {
+            // Only the delivery count is missed; the message is stored and delivered.
+            Log.DeliveryCountFailed(logger, message.RoomId, message.Sequence, error.GetType().Name);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Room {RoomId}: message {Sequence} is stored but its broadcast failed ({ErrorType}); members repair the gap from history")]
+        public static partial void BroadcastFailed(ILogger logger, string roomId, long sequence, string errorType);
+
+        [LoggerMessage(2, LogLevel.Warning, "Room {RoomId}: message {Sequence} was delivered but could not be counted ({ErrorType})")]
+        public static partial void DeliveryCountFailed(ILogger logger, string roomId, long sequence, string errorType);
+    }
+}

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hubs.Contracts;
+using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Hubs.Tests.Integration.Admin;
+
+/// <summary>The admin API across two nodes and a real redis-server, and its per-caller rate limit.</summary>
+public sealed class AdminApiClusterTests : ClusterFixture
+{
+    private static readonly string AdminToken = TestTokens.For("ops-cluster", roles: ["hubs-admin"]);
+
+    protected override int NodeCount => 2;
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Hubs:Admin:RequestsPerMinute"] = "10",
+    };
+
+    [Test]
+    public async Task ServicePost_OnOneNode_ReachesMembersOnBothNodes_WithTheNextSequence()
+    {
+        var room = NewRoomId();
+        var onA = await ConnectAsync(0, "cluster-a");
+        var onB = await ConnectAsync(1, "cluster-b");
+        var receivedA = new EventRecorder<RoomMessage>(onA, nameof(IRoomClient.MessageReceived));
+        var receivedB = new EventRecorder<RoomMessage>(onB, nameof(IRoomClient.MessageReceived));
+        await onA.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await onA.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await onB.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await onB.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, "from b"));
+
+        using var client = Client(Nodes[1]);
+        var response = await client.PostAsJsonAsync($"/api/rooms/{room}/messages", new ServiceMessageRequest("alerts", "deploy finished"));
+        var result = await response.Content.ReadFromJsonAsync<SendMessageResult>();
+        var atA = await receivedA.WaitAsync(m => m.SenderId == "alerts");
+        var atB = await receivedB.WaitAsync(m => m.SenderId == "alerts");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(result!.Sequence, Is.EqualTo(2));
+            Assert.That((atA.Sequence, atA.Text), Is.EqualTo((2L, "deploy finished")));
+            Assert.That((atB.Sequence, atB.Text), Is.EqualTo((2L, "deploy finished")));
+        });
+    }
+
+    [Test]
+    public async Task PerCallerRateLimit_RefusesWithRateLimitedProblem()
+    {
+        using var client = Client(Nodes[0]);
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? refused = null;
+        for (var i = 0; i < 12 && refused is null; i++)
+        {
+            var response = await client.GetAsync("/api/rooms");
+            statuses.Add(response.StatusCode);
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                refused = response;
+            }
+        }
+
+        Assert.That(refused, Is.Not.Null, string.Join(", ", statuses));
+        using var problem = JsonDocument.Parse(await refused!.Content.ReadAsStringAsync());
+        Assert.Multiple(() =>
+        {
+            Assert.That(statuses.Take(10), Is.All.EqualTo(HttpStatusCode.OK), "the burst is 10");
+            Assert.That(refused.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
+            Assert.That(problem.RootElement.GetProperty("code").GetString(), Is.EqualTo(ErrorCodes.RateLimited));
+        });
+    }
+
+    private static HttpClient Client(HubsTestServer node)
+    {
+        var client = new HttpClient { BaseAddress = node.BaseAddress };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        return client;
+    }
+}

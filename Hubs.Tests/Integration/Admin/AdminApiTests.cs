@@ -1,0 +1,176 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hubs.Contracts;
+using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace Hubs.Tests.Integration.Admin;
+
+/// <summary>The admin API on one node: who may call it, what each endpoint answers, and its refusals as problem details.</summary>
+public sealed class AdminApiTests : ServerFixture
+{
+    private static readonly string AdminToken = TestTokens.For("ops-service", roles: ["hubs-admin"]);
+
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Hubs:Admin:RequestsPerMinute"] = "100000",
+    };
+
+    [Test]
+    public async Task WithoutTheAdminRole_401Or403_AndNothingRuns()
+    {
+        var room = NewRoomId();
+        var owner = await ConnectAsync("admin-owner");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var post = new ServiceMessageRequest("billing", "should not be stored");
+
+        var anonymous = await PostAsync(null, $"/api/rooms/{room}/messages", post);
+        var user = await PostAsync(TestTokens.For("mallory"), $"/api/rooms/{room}/messages", post);
+        var otherRole = await PostAsync(TestTokens.For("mallory", roles: ["staff", "admin"]), $"/api/rooms/{room}/messages", post);
+        var expired = await PostAsync(TestTokens.For("ops", roles: ["hubs-admin"], lifetime: TimeSpan.FromMinutes(-5)), $"/api/rooms/{room}/messages", post);
+        var readAsUser = await SendAsync(HttpMethod.Get, TestTokens.For("mallory"), "/api/rooms");
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(anonymous.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(user.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(otherRole.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(expired.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+            Assert.That(readAsUser.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
+            Assert.That(history, Is.Empty, "nothing was posted");
+        });
+    }
+
+    [Test]
+    public async Task PostMessage_NextSequence_StoredAndDeliveredLikeSendMessage_RetrySafe()
+    {
+        var room = NewRoomId();
+        var alice = await ConnectAsync("admin-alice");
+        var received = new EventRecorder<RoomMessage>(alice, nameof(IRoomClient.MessageReceived));
+        await alice.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Private));
+        await alice.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await alice.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, "first"));
+
+        var response = await PostAsync(AdminToken, $"/api/rooms/{room}/messages", new ServiceMessageRequest("billing", "invoice ready", "Billing", "inv-42"));
+        var result = await response.Content.ReadFromJsonAsync<SendMessageResult>();
+        var delivered = await received.WaitAsync(m => m.Sequence == 2);
+        var retry = await (await PostAsync(AdminToken, $"/api/rooms/{room}/messages", new ServiceMessageRequest("billing", "invoice ready", "Billing", "inv-42")))
+            .Content.ReadFromJsonAsync<SendMessageResult>();
+        var history = await alice.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That(result!.Sequence, Is.EqualTo(2), "the room's next sequence");
+            Assert.That((delivered.SenderId, delivered.SenderName, delivered.Text), Is.EqualTo(("billing", "Billing", "invoice ready")));
+            Assert.That(retry!.Sequence, Is.EqualTo(2), "a retry with the same clientMessageId stores nothing new");
+            Assert.That(history.Select(m => m.Sequence), Is.EqualTo(new long[] { 1, 2 }));
+        });
+    }
+
+    [Test]
+    public async Task ReadEndpoints_RoomsRoomAndMembersWithPresence()
+    {
+        var room = NewRoomId();
+        var carol = await ConnectAsync("admin-carol", "Carol");
+        await carol.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.OwnerOnly, "Ops"));
+        await carol.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await carol.InvokeAsync(nameof(IRoomHub.SetStatus), PresenceStatus.Away);
+
+        var rooms = await GetJsonAsync<RoomInfo[]>("/api/rooms");
+        var info = await GetJsonAsync<RoomInfo>($"/api/rooms/{room}");
+        var members = await GetJsonAsync<MemberInfo[]>($"/api/rooms/{room}/members");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rooms.Select(r => r.RoomId), Does.Contain(room), "an admin sees even OWNER_ONLY rooms");
+            Assert.That((info.DisplayName, info.Permission, info.OwnerId, info.MemberCount), Is.EqualTo(("Ops", RoomPermission.OwnerOnly, "admin-carol", 1)));
+            Assert.That(members, Is.EqualTo(new[] { new MemberInfo("admin-carol", "Carol", PresenceStatus.Away) }));
+        });
+    }
+
+    [Test]
+    public async Task BadInputAndUnknownRooms_ProblemDetailsWithTheHubsCodes()
+    {
+        var room = NewRoomId();
+        var owner = await ConnectAsync("admin-dave");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        var cases = new (HttpResponseMessage Response, HttpStatusCode Status, string Code)[]
+        {
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/rooms/bad%20id"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/rooms/no-such-room"), HttpStatusCode.NotFound, ErrorCodes.NotFound),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/rooms/no-such-room/members"), HttpStatusCode.NotFound, ErrorCodes.NotFound),
+            (await PostAsync(AdminToken, "/api/rooms/no-such-room/messages", new ServiceMessageRequest("svc", "hi")), HttpStatusCode.NotFound, ErrorCodes.NotFound),
+            (await PostAsync(AdminToken, $"/api/rooms/{room}/messages", new ServiceMessageRequest("svc", new string('x', 100_000))), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await PostAsync(AdminToken, $"/api/rooms/{room}/messages", new ServiceMessageRequest("bad\u0007id", "hi")), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await PostAsync(AdminToken, $"/api/rooms/{room}/messages", new ServiceMessageRequest("svc", "")), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendRawAsync($"/api/rooms/{room}/messages", "{ not json"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+        };
+
+        foreach (var (response, status, code) in cases)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(status), body);
+                Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), body);
+                using var problem = JsonDocument.Parse(body);
+                Assert.That(problem.RootElement.GetProperty("code").GetString(), Is.EqualTo(code), body);
+                Assert.That(problem.RootElement.GetProperty("detail").GetString(), Does.StartWith($"{code}: ").And.Contain("(ref "), body);
+                Assert.That(body, Does.Not.Contain("Exception").And.Not.Contain("   at "), "no exception text reaches the caller");
+            });
+        }
+
+        var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
+        Assert.That(history, Is.Empty, "bad input changes nothing");
+    }
+
+    [Test]
+    public async Task OpenApiDocument_DescribesTheAdminApi()
+    {
+        using var client = new HttpClient { BaseAddress = Server.BaseAddress };
+        using var document = JsonDocument.Parse(await client.GetStringAsync("/openapi/v1.json"));
+        var paths = document.RootElement.GetProperty("paths");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(paths.TryGetProperty("/api/rooms", out _), Is.True);
+            Assert.That(paths.TryGetProperty("/api/rooms/{roomId}", out _), Is.True);
+            Assert.That(paths.TryGetProperty("/api/rooms/{roomId}/members", out _), Is.True);
+            Assert.That(paths.GetProperty("/api/rooms/{roomId}/messages").TryGetProperty("post", out _), Is.True);
+        });
+    }
+
+    private async Task<T> GetJsonAsync<T>(string path)
+    {
+        var response = await SendAsync(HttpMethod.Get, AdminToken, path);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<T>())!;
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string? token, string path, ServiceMessageRequest body) =>
+        SendAsync(HttpMethod.Post, token, path, JsonContent.Create(body));
+
+    private Task<HttpResponseMessage> SendRawAsync(string path, string json) =>
+        SendAsync(HttpMethod.Post, AdminToken, path, new StringContent(json, new MediaTypeHeaderValue("application/json")));
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string? token, string path, HttpContent? content = null)
+    {
+        using var client = new HttpClient { BaseAddress = Server.BaseAddress };
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        var response = await client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+}
