@@ -127,3 +127,29 @@ public sealed record RemovedFromRoomEvent(string RoomId, string Reason);
 /// <param name="SenderName">The sender's display name (default: <paramref name="SenderId"/>).</param>
 /// <param name="ClientMessageId">Idempotency key: a retry with the same id stores nothing new and returns the original.</param>
 public sealed record ServiceMessageRequest(string SenderId, string Text, string? SenderName = null, string? ClientMessageId = null);
+
+/// <summary>Body of the admin API's <c>POST /api/rooms</c>: a room created on behalf of <paramref name="OwnerId"/>.</summary>
+/// <param name="RoomId">The room id (same rules as <see cref="CreateRoomRequest"/>).</param>
+/// <param name="Permission">Who may join.</param>
+/// <param name="OwnerId">The user who owns the room.</param>
+/// <param name="DisplayName">Display name (default: the id).</param>
+/// <param name="AllowedRoles">Roles that may join a <see cref="RoomPermission.Restricted"/> room.</param>
+/// <param name="MaxMembers">Member limit (default: the server's).</param>
+public sealed record ServiceCreateRoomRequest(
+    string RoomId,
+    RoomPermission Permission,
+    string OwnerId,
+    string? DisplayName = null,
+    IReadOnlyList<string>? AllowedRoles = null,
+    int? MaxMembers = null);
+
+/// <summary>Body of the admin API's <c>PATCH /api/rooms/{roomId}</c>: the settings to change; absent ones stay.</summary>
+/// <param name="DisplayName">New display name.</param>
+/// <param name="Permission">New permission; members who lose access are removed first.</param>
+/// <param name="AllowedRoles">New allowed roles.</param>
+/// <param name="MaxMembers">New member limit.</param>
+public sealed record ServiceUpdateRoomRequest(
+    string? DisplayName = null,
+    RoomPermission? Permission = null,
+    IReadOnlyList<string>? AllowedRoles = null,
+    int? MaxMembers = null);

@@ -12,8 +12,9 @@ using Microsoft.Extensions.Options;
 namespace Hubs.Server.Admin;
 
 /// <summary>
-/// The admin HTTP API under <c>/api</c>, for an app's backend: read rooms and who is in them, and post into a room as
-/// a named service sender. Callers need a JWT with the <see cref="AdminOptions.Role"/> role (anything else gets 401 or
+/// The admin HTTP API under <c>/api</c>, for an app's backend: read rooms and who is in them, the owner actions
+/// (through <see cref="RoomAdministration"/>, the same code the hub runs), and posting into a room as a named service
+/// sender (through <see cref="RoomMessagePublisher"/>). Callers need a JWT with the <see cref="AdminOptions.Role"/> role (anything else gets 401 or
 /// 403 and nothing runs), are rate-limited per caller, get the hub's validation and error codes as RFC 7807 problem
 /// details, and are described by the OpenAPI document at <c>/openapi/v1.json</c>.
 /// </summary>
@@ -65,6 +66,17 @@ internal static partial class AdminApi
         api.MapGet("/rooms", ListRoomsAsync).WithName("ListRooms").WithSummary("Every room, with its member count.");
         api.MapGet("/rooms/{roomId}", GetRoomAsync).WithName("GetRoom").WithSummary("One room.");
         api.MapGet("/rooms/{roomId}/members", GetMembersAsync).WithName("GetMembers").WithSummary("Who is in the room, with presence.");
+        api.MapPost("/rooms", CreateRoomAsync).WithName("CreateRoom").Accepts<ServiceCreateRoomRequest>("application/json")
+            .WithSummary("Creates a room owned by ownerId.");
+        api.MapPatch("/rooms/{roomId}", UpdateRoomAsync).WithName("UpdateRoom").Accepts<ServiceUpdateRoomRequest>("application/json")
+            .WithSummary("Changes a room's settings; members who lose access are removed (revoked) first.");
+        api.MapDelete("/rooms/{roomId}", DeleteRoomAsync).WithName("DeleteRoom").WithSummary("Deletes a room and its history; members are removed (deleted).");
+        api.MapGet("/rooms/{roomId}/invites", GetInvitesAsync).WithName("GetInvites").WithSummary("Invited user ids.");
+        api.MapPut("/rooms/{roomId}/invites/{userId}", InviteAsync).WithName("InviteUser").WithSummary("Invites a user (lifts a kick).");
+        api.MapDelete("/rooms/{roomId}/invites/{userId}", RevokeInviteAsync).WithName("RevokeInvite")
+            .WithSummary("Revokes an invite; the user's connections that lost access are removed (revoked).");
+        api.MapPost("/rooms/{roomId}/kicks/{userId}", KickAsync).WithName("KickUser")
+            .WithSummary("Kicks a user: removed (kicked) on every node, and may not rejoin until invited again.");
         api.MapPost("/rooms/{roomId}/messages", PostMessageAsync).WithName("PostMessage")
             .Accepts<ServiceMessageRequest>("application/json")
             .WithSummary("Posts a message as a named service sender: the room's next sequence, stored and delivered like SendMessage.");
@@ -98,6 +110,60 @@ internal static partial class AdminApi
         return TypedResults.Ok(await presence.GetMembersAsync(roomId, cancellationToken));
     }
 
+    private static async Task<Created<RoomInfo>> CreateRoomAsync(HttpRequest http, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        var request = await BodyAsync<ServiceCreateRoomRequest>(http, "{ roomId, permission, ownerId, displayName?, allowedRoles?, maxMembers? }", cancellationToken);
+        var create = new CreateRoomRequest(request.RoomId, request.Permission, request.DisplayName, request.AllowedRoles, request.MaxMembers);
+        rules.ValidateAs(nameof(IRoomHub.CreateRoom), create);
+        RequireUserId(request.OwnerId, "ownerId");
+        var info = await administration.CreateAsync(create, request.OwnerId, cancellationToken);
+        return TypedResults.Created($"/api/rooms/{info.RoomId}", info);
+    }
+
+    private static async Task<Ok<RoomInfo>> UpdateRoomAsync(
+        string roomId, HttpRequest http, IRoomStore rooms, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        var request = await BodyAsync<ServiceUpdateRoomRequest>(http, "{ displayName?, permission?, allowedRoles?, maxMembers? }", cancellationToken);
+        var update = new UpdateRoomRequest(roomId, request.DisplayName, request.Permission, request.AllowedRoles, request.MaxMembers);
+        rules.ValidateAs(nameof(IRoomHub.UpdateRoom), update);
+        return TypedResults.Ok(await administration.UpdateAsync(await ExistingAsync(rooms, roomId, cancellationToken), update, cancellationToken));
+    }
+
+    private static async Task<NoContent> DeleteRoomAsync(string roomId, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.DeleteRoom), roomId);
+        return await administration.DeleteAsync(roomId, cancellationToken) ? TypedResults.NoContent() : throw HubsErrorException.RoomNotFound();
+    }
+
+    private static async Task<Ok<IReadOnlyList<string>>> GetInvitesAsync(string roomId, IRoomStore rooms, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.GetInvites), roomId);
+        await ExistingAsync(rooms, roomId, cancellationToken);
+        return TypedResults.Ok(await rooms.GetInvitesAsync(roomId, cancellationToken));
+    }
+
+    private static async Task<NoContent> InviteAsync(string roomId, string userId, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.InviteUser), roomId, userId);
+        await administration.InviteAsync(roomId, userId, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> RevokeInviteAsync(string roomId, string userId, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.RevokeInvite), roomId, userId);
+        await administration.RevokeInviteAsync(roomId, userId, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<NoContent> KickAsync(
+        string roomId, string userId, IRoomStore rooms, RoomAdministration administration, HubArgumentRules rules, CancellationToken cancellationToken)
+    {
+        rules.ValidateAs(nameof(IRoomHub.KickUser), roomId, userId);
+        await administration.KickAsync(await ExistingAsync(rooms, roomId, cancellationToken), userId, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
     private static async Task<Created<SendMessageResult>> PostMessageAsync(
         string roomId,
         HttpRequest http,
@@ -110,10 +176,7 @@ internal static partial class AdminApi
         var request = await BodyAsync<ServiceMessageRequest>(http, "{ senderId, text, senderName?, clientMessageId? }", cancellationToken);
 
         rules.ValidateAs(nameof(IRoomHub.SendMessage), new SendMessageRequest(roomId, request.Text, request.ClientMessageId));
-        if (!HubArgumentRules.IsValidUserId(request.SenderId))
-        {
-            throw HubsErrorException.InvalidArgument("senderId must be 1 to 128 characters without control characters");
-        }
+        RequireUserId(request.SenderId, "senderId");
 
         if (request.SenderName is not null && !HubArgumentRules.IsValidDisplayName(request.SenderName))
         {
@@ -142,6 +205,14 @@ internal static partial class AdminApi
         }
 
         throw HubsErrorException.InvalidArgument($"a JSON body {shape} is required");
+    }
+
+    private static void RequireUserId(string? value, string name)
+    {
+        if (!HubArgumentRules.IsValidUserId(value))
+        {
+            throw HubsErrorException.InvalidArgument($"{name} must be 1 to 128 characters without control characters");
+        }
     }
 
     private static async Task<RoomRecord> ExistingAsync(IRoomStore rooms, string roomId, CancellationToken cancellationToken) =>

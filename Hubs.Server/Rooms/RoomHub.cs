@@ -19,7 +19,7 @@ internal sealed class RoomHub(
     IPresenceTracker presence,
     IRoomMessageLog messages,
     RoomMessagePublisher publisher,
-    RoomEvictions evictions,
+    RoomAdministration administration,
     ConnectionDeparture departure,
     LocalConnections localConnections,
     TypingThrottle typing,
@@ -34,23 +34,7 @@ internal sealed class RoomHub(
     private CancellationToken Aborted => Context.ConnectionAborted;
 
     [RoomAction(RoomAction.None)]
-    public async Task<RoomInfo> CreateRoom(CreateRoomRequest request)
-    {
-        var room = new RoomRecord(
-            request.RoomId,
-            request.DisplayName ?? request.RoomId,
-            request.Permission,
-            Caller.UserId,
-            request.AllowedRoles?.Distinct(StringComparer.Ordinal).ToArray() ?? [],
-            request.MaxMembers ?? limits.Value.DefaultMaxMembers,
-            time.GetUtcNow());
-        if (!await rooms.TryCreateAsync(room, Aborted))
-        {
-            throw new HubsErrorException(ErrorCodes.Conflict, "a room with this id already exists");
-        }
-
-        return room.ToInfo(0);
-    }
+    public Task<RoomInfo> CreateRoom(CreateRoomRequest request) => administration.CreateAsync(request, Caller.UserId, Aborted);
 
     [RoomAction(RoomAction.View)]
     public async Task<RoomInfo> GetRoom(string roomId) => await InfoAsync(invocation.Room);
@@ -72,76 +56,22 @@ internal sealed class RoomHub(
     }
 
     [RoomAction(RoomAction.Manage)]
-    public async Task<RoomInfo> UpdateRoom(UpdateRoomRequest request)
-    {
-        var current = invocation.Room;
-        var updated = current with
-        {
-            DisplayName = request.DisplayName ?? current.DisplayName,
-            Permission = request.Permission ?? current.Permission,
-            AllowedRoles = request.AllowedRoles?.Distinct(StringComparer.Ordinal).ToArray() ?? current.AllowedRoles,
-            MaxMembers = request.MaxMembers ?? current.MaxMembers,
-        };
-        if (!await rooms.TryUpdateAsync(updated, Aborted))
-        {
-            throw HubsErrorException.RoomNotFound();
-        }
-
-        // Remove those who lost access before anyone hears of the change.
-        await evictions.EvictUnauthorizedAsync(updated.RoomId, userId: null, Aborted);
-        var info = await InfoAsync(updated);
-        await Clients.Group(RoomGroups.For(updated.RoomId)).RoomUpdated(info);
-        return info;
-    }
+    public Task<RoomInfo> UpdateRoom(UpdateRoomRequest request) => administration.UpdateAsync(invocation.Room, request, Aborted);
 
     [RoomAction(RoomAction.Manage)]
-    public async Task DeleteRoom(string roomId)
-    {
-        if (await rooms.DeleteAsync(roomId, Aborted))
-        {
-            await messages.DeleteAsync(roomId, Aborted);
-            await evictions.EvictAllAsync(roomId, RemovalReasons.Deleted, Aborted);
-        }
-    }
+    public Task DeleteRoom(string roomId) => administration.DeleteAsync(roomId, Aborted);
 
     [RoomAction(RoomAction.Manage)]
-    public async Task InviteUser(string roomId, string userId)
-    {
-        if (!await rooms.InviteAsync(roomId, userId, Aborted))
-        {
-            throw HubsErrorException.RoomNotFound();
-        }
-    }
+    public Task InviteUser(string roomId, string userId) => administration.InviteAsync(roomId, userId, Aborted);
 
     [RoomAction(RoomAction.Manage)]
-    public async Task RevokeInvite(string roomId, string userId)
-    {
-        if (!await rooms.RevokeInviteAsync(roomId, userId, Aborted))
-        {
-            throw HubsErrorException.RoomNotFound();
-        }
-
-        await evictions.EvictUnauthorizedAsync(roomId, userId, Aborted);
-    }
+    public Task RevokeInvite(string roomId, string userId) => administration.RevokeInviteAsync(roomId, userId, Aborted);
 
     [RoomAction(RoomAction.Manage)]
     public Task<IReadOnlyList<string>> GetInvites(string roomId) => rooms.GetInvitesAsync(roomId, Aborted);
 
     [RoomAction(RoomAction.Manage)]
-    public async Task KickUser(string roomId, string userId)
-    {
-        if (userId == invocation.Room.OwnerId)
-        {
-            throw HubsErrorException.InvalidArgument("the owner cannot be kicked");
-        }
-
-        if (!await rooms.KickAsync(roomId, userId, Aborted))
-        {
-            throw HubsErrorException.RoomNotFound();
-        }
-
-        await evictions.EvictUserAsync(roomId, userId, RemovalReasons.Kicked, Aborted);
-    }
+    public Task KickUser(string roomId, string userId) => administration.KickAsync(invocation.Room, userId, Aborted);
 
     [RoomAction(RoomAction.Join)]
     public async Task<JoinRoomResult> JoinRoom(string roomId)
@@ -301,5 +231,5 @@ internal sealed class RoomHub(
         }
     }
 
-    private async Task<RoomInfo> InfoAsync(RoomRecord room) => room.ToInfo(await presence.CountMembersAsync(room.RoomId, Aborted));
+    private Task<RoomInfo> InfoAsync(RoomRecord room) => administration.InfoAsync(room, Aborted);
 }

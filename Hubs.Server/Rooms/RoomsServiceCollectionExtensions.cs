@@ -22,6 +22,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<TypingThrottle>();
         services.AddSingleton<RoomEvictions>();
         services.AddSingleton<RoomMessagePublisher>();
+        services.AddSingleton<RoomAdministration>();
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();

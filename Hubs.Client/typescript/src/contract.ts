@@ -114,11 +114,27 @@ export interface SendMessageResult {
   sentAt: string;
 }
 
+export interface ServiceCreateRoomRequest {
+  roomId: string;
+  permission: RoomPermission;
+  ownerId: string;
+  displayName?: string | null;
+  allowedRoles?: string[] | null;
+  maxMembers?: number | null;
+}
+
 export interface ServiceMessageRequest {
   senderId: string;
   text: string;
   senderName?: string | null;
   clientMessageId?: string | null;
+}
+
+export interface ServiceUpdateRoomRequest {
+  displayName?: string | null;
+  permission?: RoomPermission | null;
+  allowedRoles?: string[] | null;
+  maxMembers?: number | null;
 }
 
 export interface UpdateRoomRequest {

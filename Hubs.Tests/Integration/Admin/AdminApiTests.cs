@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Hubs.Tests.Integration.Admin;
@@ -90,6 +91,66 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(rooms.Select(r => r.RoomId), Does.Contain(room), "an admin sees even OWNER_ONLY rooms");
             Assert.That((info.DisplayName, info.Permission, info.OwnerId, info.MemberCount), Is.EqualTo(("Ops", RoomPermission.OwnerOnly, "admin-carol", 1)));
             Assert.That(members, Is.EqualTo(new[] { new MemberInfo("admin-carol", "Carol", PresenceStatus.Away) }));
+        });
+    }
+
+    [Test]
+    public async Task OwnerActions_CreateUpdateInviteRevokeKickDelete_EvictBeforeAnyoneHears()
+    {
+        var room = NewRoomId();
+        var created = await SendAsync(HttpMethod.Post, AdminToken, "/api/rooms",
+            JsonContent.Create(new ServiceCreateRoomRequest(room, RoomPermission.Public, "admin-owner-erin", "Team")));
+        var info = await created.Content.ReadFromJsonAsync<RoomInfo>();
+        var erin = await ConnectAsync("admin-owner-erin");
+        var frank = await ConnectAsync("admin-frank");
+        var frankRemoved = new EventRecorder<RemovedFromRoomEvent>(frank, nameof(IRoomClient.RemovedFromRoom));
+        var erinUpdates = new EventRecorder<RoomInfo>(erin, nameof(IRoomClient.RoomUpdated));
+        await erin.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await frank.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        // Stricter permission: Frank is not invited, so he is removed (revoked) before the update is announced.
+        var patched = await SendAsync(new HttpMethod("PATCH"), AdminToken, $"/api/rooms/{room}",
+            JsonContent.Create(new ServiceUpdateRoomRequest(Permission: RoomPermission.Private)));
+        var revoked = await frankRemoved.WaitAsync();
+        var updated = await erinUpdates.WaitAsync();
+
+        // Invite, rejoin, then revoke: removed again; invite, rejoin, kick: removed as kicked and may not rejoin.
+        var invited = await SendAsync(HttpMethod.Put, AdminToken, $"/api/rooms/{room}/invites/admin-frank");
+        var invites = await GetJsonAsync<string[]>($"/api/rooms/{room}/invites");
+        await frank.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var removedAgain = new EventRecorder<RemovedFromRoomEvent>(frank, nameof(IRoomClient.RemovedFromRoom));
+        var revokedInvite = await SendAsync(HttpMethod.Delete, AdminToken, $"/api/rooms/{room}/invites/admin-frank");
+        var revokedAgain = await removedAgain.WaitAsync();
+        await SendAsync(HttpMethod.Put, AdminToken, $"/api/rooms/{room}/invites/admin-frank");
+        await frank.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var kicked = await SendAsync(HttpMethod.Post, AdminToken, $"/api/rooms/{room}/kicks/admin-frank");
+        var kick = await frankRemoved.WaitAsync(r => r.Reason == RemovalReasons.Kicked);
+        var rejoin = Assert.ThrowsAsync<HubException>(() => frank.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room));
+        var kickOwner = await SendAsync(HttpMethod.Post, AdminToken, $"/api/rooms/{room}/kicks/admin-owner-erin");
+
+        var erinRemoved = new EventRecorder<RemovedFromRoomEvent>(erin, nameof(IRoomClient.RemovedFromRoom));
+        var deleted = await SendAsync(HttpMethod.Delete, AdminToken, $"/api/rooms/{room}");
+        var deletion = await erinRemoved.WaitAsync();
+        var gone = await SendAsync(HttpMethod.Get, AdminToken, $"/api/rooms/{room}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            Assert.That((info!.OwnerId, info.DisplayName), Is.EqualTo(("admin-owner-erin", "Team")));
+            Assert.That(patched.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(revoked, Is.EqualTo(new RemovedFromRoomEvent(room, RemovalReasons.Revoked)));
+            Assert.That(updated.Permission, Is.EqualTo(RoomPermission.Private));
+            Assert.That(invited.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(invites, Is.EqualTo(new[] { "admin-frank" }));
+            Assert.That(revokedInvite.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(revokedAgain.Reason, Is.EqualTo(RemovalReasons.Revoked));
+            Assert.That(kicked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(kick.Reason, Is.EqualTo(RemovalReasons.Kicked));
+            Assert.That(rejoin!.Message, Does.Contain("not_found"), "a kicked user cannot rejoin");
+            Assert.That(kickOwner.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), "the owner cannot be kicked");
+            Assert.That(deleted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(deletion.Reason, Is.EqualTo(RemovalReasons.Deleted));
+            Assert.That(gone.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         });
     }
 
