@@ -35,6 +35,7 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     private readonly HandlerList<UserTypingEvent> _userTyping;
     private readonly HandlerList<RoomInfo> _roomUpdated;
     private readonly HandlerList<RemovedFromRoomEvent> _removedFromRoom;
+    private readonly HandlerList<UserNotification> _notified;
     private readonly HandlerList<RecoveryIncompleteEvent> _recoveryIncomplete;
     private readonly RoomDelivery _delivery;
     private readonly Lock _stateGate = new();
@@ -64,6 +65,7 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         _userTyping = new(nameof(IRoomClient.UserTyping), _logger);
         _roomUpdated = new(nameof(IRoomClient.RoomUpdated), _logger);
         _removedFromRoom = new(nameof(IRoomClient.RemovedFromRoom), _logger);
+        _notified = new(nameof(IRoomClient.Notified), _logger);
         _recoveryIncomplete = new(nameof(OnRecoveryIncomplete), _logger);
         _delivery = new RoomDelivery(
             request => InvokeOnAsync<IReadOnlyList<RoomMessage>>(Current, nameof(IRoomHub.GetHistory), [request], _lifetime.Token),
@@ -244,6 +246,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
 
     /// <inheritdoc cref="OnRemovedFromRoom(Func{RemovedFromRoomEvent, Task})"/>
     public IDisposable OnRemovedFromRoom(Action<RemovedFromRoomEvent> handler) => _removedFromRoom.Add(Sync(handler));
+
+    /// <summary>Handles notifications a backend sent to this user (admin API), whatever rooms the client is in.</summary>
+    /// <param name="handler">The handler.</param>
+    public IDisposable OnNotified(Func<UserNotification, Task> handler) => _notified.Add(handler);
+
+    /// <inheritdoc cref="OnNotified(Func{UserNotification, Task})"/>
+    public IDisposable OnNotified(Action<UserNotification> handler) => _notified.Add(Sync(handler));
 
     /// <summary>
     /// Handles messages missed while away that are no longer in the room's history: raised once per gap, before the
@@ -597,6 +606,7 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         Forward(hub, node, nameof(IRoomClient.PresenceChanged), _presenceChanged);
         Forward(hub, node, nameof(IRoomClient.UserTyping), _userTyping);
         Forward(hub, node, nameof(IRoomClient.RoomUpdated), _roomUpdated);
+        Forward(hub, node, nameof(IRoomClient.Notified), _notified);
 
         try
         {

@@ -153,3 +153,17 @@ public sealed record ServiceUpdateRoomRequest(
     RoomPermission? Permission = null,
     IReadOnlyList<string>? AllowedRoles = null,
     int? MaxMembers = null);
+
+/// <summary>Argument of <see cref="IRoomClient.Notified"/>: a notification a backend sent to one user.</summary>
+/// <param name="UserId">The user it was sent to.</param>
+/// <param name="SenderId">The backend's sender id.</param>
+/// <param name="Kind">The app's own category (for example <c>invoice</c>); <c>notice</c> when none was given.</param>
+/// <param name="Text">The text.</param>
+/// <param name="SentAt">When the server accepted it.</param>
+public sealed record UserNotification(string UserId, string SenderId, string Kind, string Text, DateTimeOffset SentAt);
+
+/// <summary>Body of the admin API's <c>POST /api/users/{userId}/notifications</c>.</summary>
+/// <param name="SenderId">The backend's sender id.</param>
+/// <param name="Text">The text (same length rule as a message).</param>
+/// <param name="Kind">The app's own category, 1 to 64 of <c>A-Z a-z 0-9 _ - . :</c> (default <c>notice</c>).</param>
+public sealed record NotifyUserRequest(string SenderId, string Text, string? Kind = null);

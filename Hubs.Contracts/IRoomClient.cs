@@ -23,4 +23,11 @@ public interface IRoomClient
 
     /// <summary>This connection was taken out of a room (kicked, revoked or deleted).</summary>
     Task RemovedFromRoom(RemovedFromRoomEvent removal);
+
+    /// <summary>
+    /// A backend sent this user a notification (admin API <c>POST /api/users/{userId}/notifications</c>); every
+    /// connection of the user gets it, on every node, whatever rooms it is in. Not part of the shared contract: see
+    /// docs/contract-extensions.md.
+    /// </summary>
+    Task Notified(UserNotification notification);
 }

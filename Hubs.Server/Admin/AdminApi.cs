@@ -7,6 +7,7 @@ using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
 namespace Hubs.Server.Admin;
@@ -77,6 +78,8 @@ internal static partial class AdminApi
             .WithSummary("Revokes an invite; the user's connections that lost access are removed (revoked).");
         api.MapPost("/rooms/{roomId}/kicks/{userId}", KickAsync).WithName("KickUser")
             .WithSummary("Kicks a user: removed (kicked) on every node, and may not rejoin until invited again.");
+        api.MapPost("/users/{userId}/notifications", NotifyUserAsync).WithName("NotifyUser").Accepts<NotifyUserRequest>("application/json")
+            .WithSummary("Sends a notification (the Notified event) to every connection of the user, on every node.");
         api.MapPost("/rooms/{roomId}/messages", PostMessageAsync).WithName("PostMessage")
             .Accepts<ServiceMessageRequest>("application/json")
             .WithSummary("Posts a message as a named service sender: the room's next sequence, stored and delivered like SendMessage.");
@@ -162,6 +165,23 @@ internal static partial class AdminApi
         rules.ValidateAs(nameof(IRoomHub.KickUser), roomId, userId);
         await administration.KickAsync(await ExistingAsync(rooms, roomId, cancellationToken), userId, cancellationToken);
         return TypedResults.NoContent();
+    }
+
+    private static async Task<Accepted<UserNotification>> NotifyUserAsync(
+        string userId, HttpRequest http, IHubContext<RoomHub, IRoomClient> hub, HubArgumentRules rules, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var request = await BodyAsync<NotifyUserRequest>(http, "{ senderId, text, kind? }", cancellationToken);
+        RequireUserId(userId, "userId");
+        RequireUserId(request.SenderId, "senderId");
+        rules.ValidateText(request.Text);
+        if (request.Kind is not null && !HubArgumentRules.IsValidRole(request.Kind))
+        {
+            throw HubsErrorException.InvalidArgument("kind must be 1 to 64 characters of A-Z a-z 0-9 _ - . :");
+        }
+
+        var notification = new UserNotification(userId, request.SenderId, request.Kind ?? "notice", request.Text, time.GetUtcNow());
+        await hub.Clients.User(userId).Notified(notification);
+        return TypedResults.Accepted((string?)null, notification);
     }
 
     private static async Task<Created<SendMessageResult>> PostMessageAsync(

@@ -66,10 +66,7 @@ internal sealed class HubArgumentRules(LimitsOptions limits)
                 break;
             case SendMessageRequest request:
                 RequireRoomId(request.RoomId);
-                Require(request.Text is not null && request.Text.Length > 0 && !string.IsNullOrWhiteSpace(request.Text),
-                    "text is required");
-                Require(request.Text!.Length <= limits.MaxTextLength, $"text is longer than {limits.MaxTextLength} characters");
-                Require(IsCleanText(request.Text), "text contains control characters");
+                ValidateText(request.Text);
                 Require(request.ClientMessageId is null || IsValidToken(request.ClientMessageId, MaxClientMessageIdLength),
                     "clientMessageId must be 1 to 64 characters without control characters");
                 break;
@@ -91,6 +88,14 @@ internal sealed class HubArgumentRules(LimitsOptions limits)
             "allowedRoles must be at most 32 roles of 1 to 64 characters of A-Z a-z 0-9 _ - . :");
         Require(maxMembers is null || (maxMembers >= 1 && maxMembers <= limits.MaxMembersPerRoom),
             $"maxMembers must be 1 to {limits.MaxMembersPerRoom}");
+    }
+
+    /// <summary>A message's or notification's text: present, not too long, no control characters.</summary>
+    public void ValidateText(string? text)
+    {
+        Require(text is not null && text.Length > 0 && !string.IsNullOrWhiteSpace(text), "text is required");
+        Require(text!.Length <= limits.MaxTextLength, $"text is longer than {limits.MaxTextLength} characters");
+        Require(IsCleanText(text), "text contains control characters");
     }
 
     private static void RequireRoomId(string? roomId) =>

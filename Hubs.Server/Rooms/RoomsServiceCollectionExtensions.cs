@@ -23,6 +23,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<RoomEvictions>();
         services.AddSingleton<RoomMessagePublisher>();
         services.AddSingleton<RoomAdministration>();
+        services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();

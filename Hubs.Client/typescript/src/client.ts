@@ -17,6 +17,7 @@ import {
   type SendMessageResult,
   type UpdateRoomRequest,
   type UserPresenceEvent,
+  type UserNotification,
   type UserTypingEvent,
 } from "./contract.js";
 import { HandlerList, RoomDelivery, type RecoveryIncompleteEvent } from "./delivery.js";
@@ -92,6 +93,7 @@ export class HubsClient {
   private readonly userTyping: HandlerList<UserTypingEvent>;
   private readonly roomUpdated: HandlerList<RoomInfo>;
   private readonly removedFromRoom: HandlerList<RemovedFromRoomEvent>;
+  private readonly notified: HandlerList<UserNotification>;
   private readonly recoveryIncomplete: HandlerList<RecoveryIncompleteEvent>;
   private readonly stateChanged: HandlerList<HubsStateChange>;
   private readonly delivery: RoomDelivery;
@@ -124,6 +126,7 @@ export class HubsClient {
     this.userTyping = new HandlerList("UserTyping", report);
     this.roomUpdated = new HandlerList("RoomUpdated", report);
     this.removedFromRoom = new HandlerList("RemovedFromRoom", report);
+    this.notified = new HandlerList("Notified", report);
     this.recoveryIncomplete = new HandlerList("RecoveryIncomplete", report);
     this.stateChanged = new HandlerList("StateChanged", report);
     this.delivery = new RoomDelivery(
@@ -241,6 +244,11 @@ export class HubsClient {
   /** This client was taken out of a room (kicked, revoked, deleted), or could not rejoin it after a reconnect. */
   onRemovedFromRoom(handler: Handler<RemovedFromRoomEvent>): () => void {
     return this.removedFromRoom.add(handler);
+  }
+
+  /** A backend sent this user a notification (admin API), whatever rooms the client is in. */
+  onNotified(handler: Handler<UserNotification>): () => void {
+    return this.notified.add(handler);
   }
 
   /** Messages missed while away are older than the server's history window. */
@@ -442,6 +450,7 @@ export class HubsClient {
     this.forward(hub, node, "PresenceChanged", this.presenceChanged);
     this.forward(hub, node, "UserTyping", this.userTyping);
     this.forward(hub, node, "RoomUpdated", this.roomUpdated);
+    this.forward(hub, node, "Notified", this.notified);
     await hub.start();
     return node;
   }

@@ -70,6 +70,12 @@ export interface MemberInfo {
   status: string;
 }
 
+export interface NotifyUserRequest {
+  senderId: string;
+  text: string;
+  kind?: string | null;
+}
+
 export interface PresenceChangedEvent {
   roomId: string;
   userId: string;
@@ -145,6 +151,14 @@ export interface UpdateRoomRequest {
   maxMembers?: number | null;
 }
 
+export interface UserNotification {
+  userId: string;
+  senderId: string;
+  kind: string;
+  text: string;
+  sentAt: string;
+}
+
 export interface UserPresenceEvent {
   roomId: string;
   userId: string;
@@ -186,5 +200,6 @@ export interface RoomClientEvents {
   UserTyping: (typing: UserTypingEvent) => void;
   RoomUpdated: (room: RoomInfo) => void;
   RemovedFromRoom: (removal: RemovedFromRoomEvent) => void;
+  Notified: (notification: UserNotification) => void;
 }
-export const RoomClientEventNames = ["MessageReceived", "UserJoined", "UserLeft", "PresenceChanged", "UserTyping", "RoomUpdated", "RemovedFromRoom"] as const;
+export const RoomClientEventNames = ["MessageReceived", "UserJoined", "UserLeft", "PresenceChanged", "UserTyping", "RoomUpdated", "RemovedFromRoom", "Notified"] as const;

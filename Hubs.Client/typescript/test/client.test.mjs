@@ -115,6 +115,20 @@ describe("HubsClient (TypeScript)", () => {
     assert.doesNotMatch(error.message, /Exception|at |Stack/);
   });
 
+  test("a backend's notification arrives through onNotified", async () => {
+    const client = await connect(server, "ts-notified");
+    const notified = nextEvent((h) => client.onNotified(h));
+    const admin = await devToken(server.url, "ts-backend", "Backend", ["hubs-admin"]);
+    const response = await fetch(`${server.url}/api/users/ts-notified/notifications`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${admin}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ senderId: "billing", text: "invoice ready", kind: "invoice" }),
+    });
+    assert.equal(response.status, 202);
+    const notification = await notified;
+    assert.deepEqual([notification.userId, notification.senderId, notification.kind, notification.text], ["ts-notified", "billing", "invoice", "invoice ready"]);
+  });
+
   test("a ticket, not the JWT, opens the connection", async () => {
     const asked = [];
     const client = await connect(server, "ts-ticket", {

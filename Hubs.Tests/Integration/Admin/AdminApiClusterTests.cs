@@ -49,9 +49,50 @@ public sealed class AdminApiClusterTests : ClusterFixture
     }
 
     [Test]
+    public async Task NotifyUser_ReachesEveryConnectionOfThatUserOnEveryNode_AndNobodyElse()
+    {
+        var onA = await ConnectAsync(0, "notify-grace");
+        var onB = await ConnectAsync(1, "notify-grace");
+        var other = await ConnectAsync(0, "notify-heidi");
+        var atA = new EventRecorder<UserNotification>(onA, nameof(IRoomClient.Notified));
+        var atB = new EventRecorder<UserNotification>(onB, nameof(IRoomClient.Notified));
+        var atOther = new EventRecorder<UserNotification>(other, nameof(IRoomClient.Notified));
+        await using var client = new Hubs.Client.HubsClient(new Hubs.Client.HubsClientOptions
+        {
+            Url = Nodes[1].HubUrl,
+            AccessTokenProvider = _ => ValueTask.FromResult<string?>(TestTokens.For("notify-grace")),
+            SkipNegotiation = true,
+            Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets,
+        });
+        var viaClient = new TaskCompletionSource<UserNotification>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var subscription = client.OnNotified(n => viaClient.TrySetResult(n));
+        await client.StartAsync();
+
+        using var http = Client(Nodes[0]);
+        var response = await http.PostAsJsonAsync("/api/users/notify-grace/notifications", new NotifyUserRequest("billing", "your invoice is ready", "invoice"));
+        var toOther = await http.PostAsJsonAsync("/api/users/notify-heidi/notifications", new NotifyUserRequest("billing", "for heidi"));
+        var a = await atA.WaitAsync();
+        var b = await atB.WaitAsync();
+        var c = await viaClient.Task.WaitAsync(Await.Timeout);
+        var heidi = await atOther.WaitAsync();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(toOther.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That((a.UserId, a.SenderId, a.Kind, a.Text), Is.EqualTo(("notify-grace", "billing", "invoice", "your invoice is ready")));
+            Assert.That(b, Is.EqualTo(a), "the same notification on the other node");
+            Assert.That(c, Is.EqualTo(a), "and through HubsClient.OnNotified");
+            Assert.That((heidi.UserId, heidi.Kind, heidi.Text), Is.EqualTo(("notify-heidi", "notice", "for heidi")));
+            Assert.That(atOther.Items.Select(n => n.Text), Is.EqualTo(new[] { "for heidi" }), "Heidi got only her own");
+        });
+    }
+
+    [Test]
     public async Task PerCallerRateLimit_RefusesWithRateLimitedProblem()
     {
-        using var client = Client(Nodes[0]);
+        // A caller of its own: the limit is per caller (the token's subject).
+        using var client = Client(Nodes[0], TestTokens.For("ops-rate-limited", roles: ["hubs-admin"]));
         var statuses = new List<HttpStatusCode>();
         HttpResponseMessage? refused = null;
         for (var i = 0; i < 12 && refused is null; i++)
@@ -74,10 +115,10 @@ public sealed class AdminApiClusterTests : ClusterFixture
         });
     }
 
-    private static HttpClient Client(HubsTestServer node)
+    private static HttpClient Client(HubsTestServer node, string? token = null)
     {
         var client = new HttpClient { BaseAddress = node.BaseAddress };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token ?? AdminToken);
         return client;
     }
 }
