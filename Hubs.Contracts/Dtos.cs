@@ -167,3 +167,12 @@ public sealed record UserNotification(string UserId, string SenderId, string Kin
 /// <param name="Text">The text (same length rule as a message).</param>
 /// <param name="Kind">The app's own category, 1 to 64 of <c>A-Z a-z 0-9 _ - . :</c> (default <c>notice</c>).</param>
 public sealed record NotifyUserRequest(string SenderId, string Text, string? Kind = null);
+
+/// <summary>Body of the admin API's <c>POST /api/users/{userId}/disconnect</c>.</summary>
+/// <param name="BanSeconds">How long the user's reconnects are refused (<c>forbidden</c>); none when absent or 0.</param>
+public sealed record DisconnectUserRequest(int? BanSeconds = null);
+
+/// <summary>Answer of <c>POST /api/users/{userId}/disconnect</c>.</summary>
+/// <param name="UserId">The user whose connections are being closed on every node.</param>
+/// <param name="BannedUntil">When the ban ends; null without one.</param>
+public sealed record DisconnectUserResult(string UserId, DateTimeOffset? BannedUntil);

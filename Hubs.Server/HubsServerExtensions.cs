@@ -5,6 +5,7 @@ using Hubs.Server.Demo;
 using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
+using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
@@ -40,6 +41,7 @@ internal static class HubsServerExtensions
         app.UseHubsConnectionGate();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseUserBans();
 
         app.MapHubsRooms();
         app.MapHubsAdminApi();

@@ -80,6 +80,9 @@ internal static partial class AdminApi
             .WithSummary("Kicks a user: removed (kicked) on every node, and may not rejoin until invited again.");
         api.MapPost("/users/{userId}/notifications", NotifyUserAsync).WithName("NotifyUser").Accepts<NotifyUserRequest>("application/json")
             .WithSummary("Sends a notification (the Notified event) to every connection of the user, on every node.");
+        api.MapPost("/users/{userId}/disconnect", DisconnectUserAsync).WithName("DisconnectUser").Accepts<DisconnectUserRequest>("application/json")
+            .WithSummary("Closes every connection of the user on every node; with banSeconds, refuses the user's connects that long.");
+        api.MapDelete("/users/{userId}/ban", LiftBanAsync).WithName("LiftBan").WithSummary("Ends a user's ban now.");
         api.MapPost("/rooms/{roomId}/messages", PostMessageAsync).WithName("PostMessage")
             .Accepts<ServiceMessageRequest>("application/json")
             .WithSummary("Posts a message as a named service sender: the room's next sequence, stored and delivered like SendMessage.");
@@ -182,6 +185,44 @@ internal static partial class AdminApi
         var notification = new UserNotification(userId, request.SenderId, request.Kind ?? "notice", request.Text, time.GetUtcNow());
         await hub.Clients.User(userId).Notified(notification);
         return TypedResults.Accepted((string?)null, notification);
+    }
+
+    private static async Task<Accepted<DisconnectUserResult>> DisconnectUserAsync(
+        string userId,
+        HttpRequest http,
+        IUserBans bans,
+        IUserDisconnects disconnects,
+        IOptions<AdminOptions> options,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        RequireUserId(userId, "userId");
+        var request = http.ContentLength is 0 or null && !http.HasJsonContentType()
+            ? new DisconnectUserRequest()
+            : await BodyAsync<DisconnectUserRequest>(http, "{ banSeconds? }", cancellationToken);
+        var seconds = request.BanSeconds ?? 0;
+        if (seconds < 0 || seconds > options.Value.MaxBanSeconds)
+        {
+            throw HubsErrorException.InvalidArgument($"banSeconds must be 0 to {options.Value.MaxBanSeconds}");
+        }
+
+        // Banned first, so that a reconnect racing the close is refused.
+        DateTimeOffset? until = null;
+        if (seconds > 0)
+        {
+            await bans.BanAsync(userId, TimeSpan.FromSeconds(seconds), cancellationToken);
+            until = time.GetUtcNow().AddSeconds(seconds);
+        }
+
+        await disconnects.DisconnectAsync(userId, cancellationToken);
+        return TypedResults.Accepted((string?)null, new DisconnectUserResult(userId, until));
+    }
+
+    private static async Task<NoContent> LiftBanAsync(string userId, IUserBans bans, CancellationToken cancellationToken)
+    {
+        RequireUserId(userId, "userId");
+        await bans.LiftAsync(userId, cancellationToken);
+        return TypedResults.NoContent();
     }
 
     private static async Task<Created<SendMessageResult>> PostMessageAsync(

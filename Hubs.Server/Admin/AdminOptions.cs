@@ -15,4 +15,8 @@ internal sealed class AdminOptions
     /// <summary>Admin API requests per minute per caller (token bucket; the burst is a tenth of it, at least 10).</summary>
     [Range(1, 1_000_000)]
     public int RequestsPerMinute { get; set; } = 600;
+
+    /// <summary>Longest ban <c>POST /api/users/{userId}/disconnect</c> may ask for, in seconds.</summary>
+    [Range(1, 365 * 24 * 3600)]
+    public int MaxBanSeconds { get; set; } = 30 * 24 * 3600;
 }

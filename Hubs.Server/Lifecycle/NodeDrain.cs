@@ -43,6 +43,10 @@ internal sealed partial class NodeDrain(
     /// <summary>The connection was closed by the drain: its presence stays for a survivor to hand off or reap.</summary>
     public bool IsHandedOff(string connectionId) => _handedOff.ContainsKey(connectionId);
 
+    /// <summary>The open connections of <paramref name="userId"/> on this node.</summary>
+    public IReadOnlyList<HubConnectionContext> ConnectionsOf(string userId) =>
+        [.. _connections.Values.Where(c => c.UserIdentifier == userId)];
+
     public void Connected(HubConnectionContext connection)
     {
         _connections[connection.ConnectionId] = connection;

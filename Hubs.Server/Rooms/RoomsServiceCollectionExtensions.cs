@@ -24,6 +24,9 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<RoomMessagePublisher>();
         services.AddSingleton<RoomAdministration>();
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
+        services.AddSingleton<IUserBans, InMemoryUserBans>();
+        services.AddSingleton<LocalUserDisconnects>();
+        services.AddSingleton<IUserDisconnects>(sp => sp.GetRequiredService<LocalUserDisconnects>());
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();

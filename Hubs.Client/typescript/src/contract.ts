@@ -52,6 +52,15 @@ export interface CreateRoomRequest {
   maxMembers?: number | null;
 }
 
+export interface DisconnectUserRequest {
+  banSeconds?: number | null;
+}
+
+export interface DisconnectUserResult {
+  userId: string;
+  bannedUntil: string | null;
+}
+
 export interface GetHistoryRequest {
   roomId: string;
   afterSequence?: number | null;

@@ -75,6 +75,12 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     public RedisKey NodeReaper(string nodeId) => $"{_p}node:{{{nodeId}}}:reaper";
 
     /// <summary>Channel prefix of the SignalR backplane.</summary>
+    /// <summary>String with a time to live: the user is banned while it exists.</summary>
+    public RedisKey UserBan(string userId) => $"{_p}user:{{{userId}}}:ban";
+
+    /// <summary>Channel: user ids whose connections every node closes.</summary>
+    public RedisChannel UserDisconnects => RedisChannel.Literal(_p + "user-disconnects");
+
     public RedisChannel BackplanePrefix => RedisChannel.Literal(options.Value.Prefix);
 
     /// <summary>Pattern matching every key of this deployment (for tests and operators counting keys).</summary>

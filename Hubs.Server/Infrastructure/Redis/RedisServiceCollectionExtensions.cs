@@ -33,6 +33,10 @@ internal static class RedisServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<IRoomMessageLog, RedisRoomMessageLog>());
         services.Replace(ServiceDescriptor.Singleton<ISendAdmission, RedisSendAdmission>());
         services.Replace(ServiceDescriptor.Singleton<ITicketStore, RedisTicketStore>());
+        services.Replace(ServiceDescriptor.Singleton<IUserBans, RedisUserBans>());
+        services.AddSingleton<RedisUserDisconnects>();
+        services.Replace(ServiceDescriptor.Singleton<IUserDisconnects>(sp => sp.GetRequiredService<RedisUserDisconnects>()));
+        services.AddHostedService(sp => sp.GetRequiredService<RedisUserDisconnects>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
         services.AddHostedService<NodeLiveness>();

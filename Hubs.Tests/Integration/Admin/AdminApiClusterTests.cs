@@ -89,6 +89,54 @@ public sealed class AdminApiClusterTests : ClusterFixture
     }
 
     [Test]
+    public async Task DisconnectUser_ClosesItsConnectionsOnEveryNode_RefusesReconnectsWhileBanned()
+    {
+        var onA = await ConnectAsync(0, "ban-ivan");
+        var onB = await ConnectAsync(1, "ban-ivan");
+        var bystander = await ConnectAsync(1, "ban-judy");
+        var closedA = Closed(onA);
+        var closedB = Closed(onB);
+
+        using var http = Client(Nodes[0]);
+        var response = await http.PostAsJsonAsync("/api/users/ban-ivan/disconnect", new DisconnectUserRequest(BanSeconds: 60));
+        var result = await response.Content.ReadFromJsonAsync<DisconnectUserResult>();
+        var errorA = await closedA.WaitAsync(Await.Timeout);
+        var errorB = await closedB.WaitAsync(Await.Timeout);
+        var reconnect = Assert.CatchAsync(async () =>
+        {
+            var again = await ConnectAsync(0, "ban-ivan");
+            await again.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms));
+        });
+        var lifted = await http.DeleteAsync("/api/users/ban-ivan/ban");
+        var afterLift = await ConnectAsync(1, "ban-ivan");
+        var badBan = await http.PostAsJsonAsync("/api/users/ban-ivan/disconnect", new DisconnectUserRequest(BanSeconds: -1));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That(result!.BannedUntil, Is.GreaterThan(DateTimeOffset.UtcNow.AddSeconds(30)));
+            Assert.That(errorA?.Message, Does.Contain("forbidden: disconnected by an administrator"));
+            Assert.That(errorB?.Message, Does.Contain("forbidden: disconnected by an administrator"));
+            Assert.That(bystander.State, Is.EqualTo(HubConnectionState.Connected), "other users stay");
+            Assert.That(reconnect?.Message, Does.Contain("403"), "a reconnect during the ban is refused before the upgrade");
+            Assert.That(lifted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+            Assert.That(afterLift.State, Is.EqualTo(HubConnectionState.Connected), "connects work again once the ban is lifted");
+            Assert.That(badBan.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        });
+    }
+
+    private static Task<Exception?> Closed(HubConnection connection)
+    {
+        var closed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        connection.Closed += error =>
+        {
+            closed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        return closed.Task;
+    }
+
+    [Test]
     public async Task PerCallerRateLimit_RefusesWithRateLimitedProblem()
     {
         // A caller of its own: the limit is per caller (the token's subject).
