@@ -193,6 +193,49 @@ public sealed class AdminApiTests : ServerFixture
     }
 
     [Test]
+    public async Task HubsAdminClient_TypedCalls_AndRefusalsAsHubsExceptionCodes()
+    {
+        using var http = new HttpClient { BaseAddress = Server.BaseAddress };
+        var admin = new Hubs.Client.HubsAdminClient(http, _ => ValueTask.FromResult<string?>(AdminToken));
+        var user = new Hubs.Client.HubsAdminClient(http, _ => ValueTask.FromResult<string?>(TestTokens.For("mallory")));
+        var room = NewRoomId();
+        var kim = await ConnectAsync("admin-kim");
+        var notified = new EventRecorder<UserNotification>(kim, nameof(IRoomClient.Notified));
+
+        var created = await admin.CreateRoomAsync(new ServiceCreateRoomRequest(room, RoomPermission.Private, "admin-kim"));
+        await admin.InviteUserAsync(room, "admin-lee");
+        var invites = await admin.GetInvitesAsync(room);
+        var updated = await admin.UpdateRoomAsync(room, new ServiceUpdateRoomRequest(DisplayName: "Renamed"));
+        await kim.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var posted = await admin.PostMessageAsync(room, new ServiceMessageRequest("svc", "hello"));
+        var members = await admin.GetMembersAsync(room);
+        var notification = await admin.NotifyUserAsync("admin-kim", new NotifyUserRequest("svc", "ping"));
+        var arrived = await notified.WaitAsync();
+        var listed = await admin.ListRoomsAsync();
+        var forbidden = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => user.ListRoomsAsync());
+        var missing = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync("no-such-room"));
+        var invalid = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.PostMessageAsync(room, new ServiceMessageRequest("svc", "")));
+        await admin.DeleteRoomAsync(room);
+        var gone = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync(room));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(created.OwnerId, Is.EqualTo("admin-kim"));
+            Assert.That(invites, Is.EqualTo(new[] { "admin-lee" }));
+            Assert.That(updated.DisplayName, Is.EqualTo("Renamed"));
+            Assert.That(posted.Sequence, Is.EqualTo(1));
+            Assert.That(members.Select(m => m.UserId), Is.EqualTo(new[] { "admin-kim" }));
+            Assert.That(arrived, Is.EqualTo(notification));
+            Assert.That(listed.Select(r => r.RoomId), Does.Contain(room));
+            Assert.That(forbidden!.Code, Is.EqualTo(ErrorCodes.Forbidden));
+            Assert.That(missing!.Code, Is.EqualTo(ErrorCodes.NotFound));
+            Assert.That(missing.RefId, Is.Not.Null.And.Not.Empty, "the reference id matching the server log");
+            Assert.That(invalid!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
+            Assert.That(gone!.Code, Is.EqualTo(ErrorCodes.NotFound));
+        });
+    }
+
+    [Test]
     public async Task OpenApiDocument_DescribesTheAdminApi()
     {
         using var client = new HttpClient { BaseAddress = Server.BaseAddress };

@@ -1,0 +1,156 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Hubs.Contracts;
+
+namespace Hubs.Client;
+
+/// <summary>
+/// Typed client of the Hubs admin API (<c>/api</c>), for an app's backend. Built on an <see cref="HttpClient"/>
+/// whose <see cref="HttpClient.BaseAddress"/> is the service, so it fits <c>IHttpClientFactory</c>:
+/// <code>services.AddHttpClient&lt;HubsAdminClient&gt;((http, sp) => new HubsAdminClient(http, ct => GetAdminTokenAsync(ct)))
+///     .ConfigureHttpClient(http => http.BaseAddress = new Uri("https://hubs.example.com"));</code>
+/// Refusals surface as <see cref="HubsException"/> with the contract's <see cref="HubsException.Code"/> and the
+/// server's reference id.
+/// </summary>
+public sealed class HubsAdminClient
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly HttpClient _http;
+    private readonly Func<CancellationToken, ValueTask<string?>>? _accessTokenProvider;
+
+    /// <summary>Creates a client over <paramref name="http"/>.</summary>
+    /// <param name="http">Its <see cref="HttpClient.BaseAddress"/> is the Hubs service.</param>
+    /// <param name="accessTokenProvider">The admin JWT for each request; when null, <paramref name="http"/> must send one itself.</param>
+    public HubsAdminClient(HttpClient http, Func<CancellationToken, ValueTask<string?>>? accessTokenProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        _http = http;
+        _accessTokenProvider = accessTokenProvider;
+    }
+
+    /// <summary>Every room with its member count.</summary>
+    public Task<IReadOnlyList<RoomInfo>> ListRoomsAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<RoomInfo>>(HttpMethod.Get, "api/rooms", null, cancellationToken);
+
+    /// <summary>One room.</summary>
+    public Task<RoomInfo> GetRoomAsync(string roomId, CancellationToken cancellationToken = default) =>
+        SendAsync<RoomInfo>(HttpMethod.Get, $"api/rooms/{Escape(roomId)}", null, cancellationToken);
+
+    /// <summary>Who is in the room, with presence.</summary>
+    public Task<IReadOnlyList<MemberInfo>> GetMembersAsync(string roomId, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<MemberInfo>>(HttpMethod.Get, $"api/rooms/{Escape(roomId)}/members", null, cancellationToken);
+
+    /// <summary>Creates a room owned by <see cref="ServiceCreateRoomRequest.OwnerId"/>.</summary>
+    public Task<RoomInfo> CreateRoomAsync(ServiceCreateRoomRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<RoomInfo>(HttpMethod.Post, "api/rooms", request, cancellationToken);
+
+    /// <summary>Changes a room's settings; members who lose access are removed first.</summary>
+    public Task<RoomInfo> UpdateRoomAsync(string roomId, ServiceUpdateRoomRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<RoomInfo>(HttpMethod.Patch, $"api/rooms/{Escape(roomId)}", request, cancellationToken);
+
+    /// <summary>Deletes a room and its history; members are removed.</summary>
+    public Task DeleteRoomAsync(string roomId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/rooms/{Escape(roomId)}", null, cancellationToken);
+
+    /// <summary>Invited user ids.</summary>
+    public Task<IReadOnlyList<string>> GetInvitesAsync(string roomId, CancellationToken cancellationToken = default) =>
+        SendAsync<IReadOnlyList<string>>(HttpMethod.Get, $"api/rooms/{Escape(roomId)}/invites", null, cancellationToken);
+
+    /// <summary>Invites a user (lifts a kick).</summary>
+    public Task InviteUserAsync(string roomId, string userId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Put, $"api/rooms/{Escape(roomId)}/invites/{Escape(userId)}", null, cancellationToken);
+
+    /// <summary>Revokes an invite; the user's connections that lost access are removed.</summary>
+    public Task RevokeInviteAsync(string roomId, string userId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/rooms/{Escape(roomId)}/invites/{Escape(userId)}", null, cancellationToken);
+
+    /// <summary>Kicks a user from a room on every node.</summary>
+    public Task KickUserAsync(string roomId, string userId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Post, $"api/rooms/{Escape(roomId)}/kicks/{Escape(userId)}", null, cancellationToken);
+
+    /// <summary>Posts a message as a named service sender; returns its sequence. Idempotent by client message id.</summary>
+    public Task<SendMessageResult> PostMessageAsync(string roomId, ServiceMessageRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<SendMessageResult>(HttpMethod.Post, $"api/rooms/{Escape(roomId)}/messages", request, cancellationToken);
+
+    /// <summary>Sends a notification to every connection of a user on every node.</summary>
+    public Task<UserNotification> NotifyUserAsync(string userId, NotifyUserRequest request, CancellationToken cancellationToken = default) =>
+        SendAsync<UserNotification>(HttpMethod.Post, $"api/users/{Escape(userId)}/notifications", request, cancellationToken);
+
+    /// <summary>Closes every connection of a user on every node, and refuses their connects for <paramref name="banSeconds"/>.</summary>
+    public Task<DisconnectUserResult> DisconnectUserAsync(string userId, int? banSeconds = null, CancellationToken cancellationToken = default) =>
+        SendAsync<DisconnectUserResult>(HttpMethod.Post, $"api/users/{Escape(userId)}/disconnect", new DisconnectUserRequest(banSeconds), cancellationToken);
+
+    /// <summary>Ends a user's ban now.</summary>
+    public Task LiftBanAsync(string userId, CancellationToken cancellationToken = default) =>
+        SendAsync<object>(HttpMethod.Delete, $"api/users/{Escape(userId)}/ban", null, cancellationToken);
+
+    private static string Escape(string value) => Uri.EscapeDataString(value);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, body.GetType(), options: Json);
+        }
+
+        if (_accessTokenProvider is not null && await _accessTokenProvider(cancellationToken) is { } token)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken);
+        }
+        catch (HttpRequestException error)
+        {
+            throw new HubsException(ErrorCodes.Unavailable, $"{ErrorCodes.Unavailable}: the service could not be reached", innerException: error);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await RefusalAsync(response, cancellationToken);
+            }
+
+            return response.StatusCode == HttpStatusCode.NoContent || typeof(T) == typeof(object)
+                ? default!
+                : (await response.Content.ReadFromJsonAsync<T>(Json, cancellationToken))!;
+        }
+    }
+
+    private static async Task<HubsException> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<Problem>(Json, cancellationToken);
+            if (problem?.Code is { } code && ErrorCodes.All.Contains(code))
+            {
+                return new HubsException(code, problem.Detail ?? code, problem.RefId);
+            }
+        }
+        catch (JsonException)
+        {
+            // Not a problem document (a proxy's page, an empty 401): the status decides below.
+        }
+
+        var fallback = response.StatusCode switch
+        {
+            HttpStatusCode.Unauthorized => ErrorCodes.Unauthenticated,
+            HttpStatusCode.Forbidden => ErrorCodes.Forbidden,
+            HttpStatusCode.NotFound => ErrorCodes.NotFound,
+            HttpStatusCode.TooManyRequests => ErrorCodes.RateLimited,
+            HttpStatusCode.BadRequest => ErrorCodes.InvalidArgument,
+            HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout => ErrorCodes.Unavailable,
+            _ => ErrorCodes.Internal,
+        };
+        return new HubsException(fallback, $"{fallback}: HTTP {(int)response.StatusCode}");
+    }
+
+    private sealed record Problem(string? Code, string? Detail, string? RefId);
+}
