@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using BenchmarkDotNet.Attributes;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
@@ -55,6 +56,7 @@ public class HotPathBenchmarks
             new InvocationRateLimiter(limits, metrics, NullLogger<InvocationRateLimiter>.Instance),
             new InMemorySendAdmission(presence, limits),
             new NodeDrain(Options.Create(new DrainOptions()), metrics, TimeProvider.System, NullLogger<NodeDrain>.Instance),
+            new AuditTrail(new InMemoryAuditStore(Options.Create(new AuditOptions())), metrics, TimeProvider.System, NullLoggerFactory.Instance),
             metrics,
             TimeProvider.System,
             NullLogger<RoomHubFilter>.Instance);

@@ -176,3 +176,22 @@ public sealed record DisconnectUserRequest(int? BanSeconds = null);
 /// <param name="UserId">The user whose connections are being closed on every node.</param>
 /// <param name="BannedUntil">When the ban ends; null without one.</param>
 public sealed record DisconnectUserResult(string UserId, DateTimeOffset? BannedUntil);
+
+/// <summary>One audit record, as <c>GET /api/audit</c> returns it: who did what to which room and user, and how it ended.</summary>
+/// <param name="Time">When it happened.</param>
+/// <param name="Actor">The caller's user id (a token subject).</param>
+/// <param name="Via"><c>hub</c> (a connected user) or <c>api</c> (the admin API).</param>
+/// <param name="Action">The hub method or admin action, for example <c>KickUser</c> or <c>PostMessage</c>.</param>
+/// <param name="RoomId">The room, when there is one.</param>
+/// <param name="TargetUserId">The user acted on, when there is one.</param>
+/// <param name="Outcome"><c>ok</c>, or the error code it was refused with.</param>
+/// <param name="RefId">Reference id; for a refusal the one its caller was given and the log carries.</param>
+public sealed record AuditRecord(
+    DateTimeOffset Time,
+    string Actor,
+    string Via,
+    string Action,
+    string? RoomId,
+    string? TargetUserId,
+    string Outcome,
+    string RefId);

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
@@ -83,6 +84,8 @@ internal static partial class AdminApi
         api.MapPost("/users/{userId}/disconnect", DisconnectUserAsync).WithName("DisconnectUser").Accepts<DisconnectUserRequest>("application/json")
             .WithSummary("Closes every connection of the user on every node; with banSeconds, refuses the user's connects that long.");
         api.MapDelete("/users/{userId}/ban", LiftBanAsync).WithName("LiftBan").WithSummary("Ends a user's ban now.");
+        api.MapGet("/audit", QueryAuditAsync).WithName("QueryAudit")
+            .WithSummary("Audit records, newest first: filter by roomId, userId (actor or target), from and to (ISO 8601), limit 1 to 1000 (default 100).");
         api.MapPost("/rooms/{roomId}/messages", PostMessageAsync).WithName("PostMessage")
             .Accepts<ServiceMessageRequest>("application/json")
             .WithSummary("Posts a message as a named service sender: the room's next sequence, stored and delivered like SendMessage.");
@@ -225,6 +228,27 @@ internal static partial class AdminApi
         return TypedResults.NoContent();
     }
 
+    private static async Task<Ok<IReadOnlyList<AuditRecord>>> QueryAuditAsync(
+        string? roomId, string? userId, DateTimeOffset? from, DateTimeOffset? to, int? limit, IAuditStore store, CancellationToken cancellationToken)
+    {
+        if (roomId is not null && !HubArgumentRules.IsValidRoomId(roomId))
+        {
+            throw HubsErrorException.InvalidArgument("roomId must be 1 to 64 characters of A-Z a-z 0-9 _ - . starting with a letter or digit");
+        }
+
+        if (userId is not null)
+        {
+            RequireUserId(userId, "userId");
+        }
+
+        if (limit is < 1 or > 1000)
+        {
+            throw HubsErrorException.InvalidArgument("limit must be 1 to 1000");
+        }
+
+        return TypedResults.Ok(await store.QueryAsync(new AuditQuery(roomId, userId, from, to, limit ?? 100), cancellationToken));
+    }
+
     private static async Task<Created<SendMessageResult>> PostMessageAsync(
         string roomId,
         HttpRequest http,
@@ -298,29 +322,51 @@ internal static partial class AdminApi
         _ => StatusCodes.Status500InternalServerError,
     };
 
-    /// <summary>Maps refusals to problem details and anything else to <c>internal</c> with a reference id; details stay in the log.</summary>
-    private sealed partial class AdminErrors(ILogger<AdminErrors> logger) : IEndpointFilter
+    /// <summary>
+    /// Maps refusals to problem details and anything else to <c>internal</c> with a reference id (details stay in the log),
+    /// and gives every call that changes something exactly one audit record with its outcome.
+    /// </summary>
+    private sealed partial class AdminErrors(AuditTrail audit, ILogger<AdminErrors> logger) : IEndpointFilter
     {
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
-            var endpoint = context.HttpContext.GetEndpoint()?.DisplayName ?? "admin";
+            var http = context.HttpContext;
+            var endpoint = http.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "admin";
+            var audited = !HttpMethods.IsGet(http.Request.Method);
+            var actor = http.User.FindFirstValue(HubsUser.SubjectClaim) ?? "anonymous";
+            var roomId = http.Request.RouteValues["roomId"] as string;
+            var target = http.Request.RouteValues["userId"] as string;
             try
             {
-                return await next(context);
+                var result = await next(context);
+                if (audited)
+                {
+                    await audit.OkAsync(actor, AuditVia.Api, endpoint, Valid(roomId, HubArgumentRules.IsValidRoomId), Valid(target, HubArgumentRules.IsValidUserId));
+                }
+
+                return result;
             }
             catch (HubsErrorException refusal)
             {
                 var refId = RefIds.New();
                 Log.Refused(logger, refId, endpoint, refusal.Code);
+                if (audited)
+                {
+                    await audit.RefusedAsync(
+                        actor, AuditVia.Api, endpoint, Valid(roomId, HubArgumentRules.IsValidRoomId), Valid(target, HubArgumentRules.IsValidUserId), refusal.Code, refId);
+                }
+
                 return Problem(refusal, refId);
             }
-            catch (Exception error) when (!context.HttpContext.RequestAborted.IsCancellationRequested)
+            catch (Exception error) when (!http.RequestAborted.IsCancellationRequested)
             {
                 var refId = RefIds.New();
                 Log.Failed(logger, error, refId, endpoint);
                 return Problem(new HubsErrorException(ErrorCodes.Internal, "the request could not be completed"), refId);
             }
         }
+
+        private static string? Valid(string? value, Func<string?, bool> rule) => rule(value) ? value : null;
 
         private static partial class Log
         {

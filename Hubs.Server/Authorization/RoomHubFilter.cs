@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Reflection;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Presence;
 using Hubs.Server.RateLimiting;
@@ -23,6 +24,7 @@ internal sealed partial class RoomHubFilter(
     InvocationRateLimiter invocations,
     ISendAdmission sendAdmission,
     NodeDrain drain,
+    AuditTrail audit,
     HubsMetrics metrics,
     TimeProvider time,
     ILogger<RoomHubFilter> logger) : IHubFilter
@@ -62,7 +64,16 @@ internal sealed partial class RoomHubFilter(
         }
         catch (HubsErrorException refusal)
         {
-            throw Refuse(refusal, method, invocationContext.Context.ConnectionId, activity);
+            var refId = RefIds.New();
+            if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)
+            {
+                // An authorization denial: one audit record, under the reference id the caller gets.
+                var (roomId, target) = Subject(invocationContext);
+                var actor = HubsUser.From(invocationContext.Context.User)?.UserId ?? "anonymous";
+                await audit.RefusedAsync(actor, AuditVia.Hub, method, roomId, target, refusal.Code, refId);
+            }
+
+            throw Refuse(refusal, refId, method, invocationContext.Context.ConnectionId, activity);
         }
         catch (OperationCanceledException) when (invocationContext.Context.ConnectionAborted.IsCancellationRequested)
         {
@@ -173,6 +184,32 @@ internal sealed partial class RoomHubFilter(
         };
     }
 
+    /// <summary>The room and the user a call was about, as far as its arguments say; for the audit record of a denial.</summary>
+    private static (string? RoomId, string? TargetUserId) Subject(HubInvocationContext invocationContext)
+    {
+        var parameters = Policies.TryGetValue(invocationContext.HubMethod, out var policy) ? policy.Parameters : invocationContext.HubMethod.GetParameters();
+        string? roomId = null;
+        string? target = null;
+        for (var i = 0; i < parameters.Length && i < invocationContext.HubMethodArguments.Count; i++)
+        {
+            switch (invocationContext.HubMethodArguments[i])
+            {
+                case IRoomScoped scoped:
+                    roomId = scoped.RoomId;
+                    break;
+                case string value when parameters[i].Name == "roomId":
+                    roomId = value;
+                    break;
+                case string value when parameters[i].Name == "userId":
+                    target = value;
+                    break;
+            }
+        }
+
+        // Only well-formed ids reach the record (a denial can come before validation, for an expired token).
+        return (HubArgumentRules.IsValidRoomId(roomId) ? roomId : null, HubArgumentRules.IsValidUserId(target) ? target : null);
+    }
+
     private static string RoomIdOf(HubInvocationContext invocationContext, ParameterInfo[] parameters)
     {
         for (var i = 0; i < parameters.Length; i++)
@@ -189,9 +226,8 @@ internal sealed partial class RoomHubFilter(
         throw new InvalidOperationException($"Hub method {invocationContext.HubMethodName} declares a room action but takes no room id.");
     }
 
-    private HubException Refuse(HubsErrorException refusal, string method, string connectionId, Activity? activity)
+    private HubException Refuse(HubsErrorException refusal, string refId, string method, string connectionId, Activity? activity)
     {
-        var refId = RefIds.New();
         Log.InvocationRefused(logger, refId, method, refusal.Code, connectionId);
         metrics.Invocation(method, refusal.Code);
         if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)

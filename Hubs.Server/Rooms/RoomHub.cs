@@ -1,4 +1,5 @@
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
@@ -20,6 +21,7 @@ internal sealed class RoomHub(
     IRoomMessageLog messages,
     RoomMessagePublisher publisher,
     RoomAdministration administration,
+    AuditTrail audit,
     ConnectionDeparture departure,
     LocalConnections localConnections,
     TypingThrottle typing,
@@ -34,7 +36,8 @@ internal sealed class RoomHub(
     private CancellationToken Aborted => Context.ConnectionAborted;
 
     [RoomAction(RoomAction.None)]
-    public Task<RoomInfo> CreateRoom(CreateRoomRequest request) => administration.CreateAsync(request, Caller.UserId, Aborted);
+    public Task<RoomInfo> CreateRoom(CreateRoomRequest request) =>
+        Audited(nameof(CreateRoom), request.RoomId, null, () => administration.CreateAsync(request, Caller.UserId, Aborted));
 
     [RoomAction(RoomAction.View)]
     public async Task<RoomInfo> GetRoom(string roomId) => await InfoAsync(invocation.Room);
@@ -56,22 +59,26 @@ internal sealed class RoomHub(
     }
 
     [RoomAction(RoomAction.Manage)]
-    public Task<RoomInfo> UpdateRoom(UpdateRoomRequest request) => administration.UpdateAsync(invocation.Room, request, Aborted);
+    public Task<RoomInfo> UpdateRoom(UpdateRoomRequest request) =>
+        Audited(nameof(UpdateRoom), request.RoomId, null, () => administration.UpdateAsync(invocation.Room, request, Aborted));
 
     [RoomAction(RoomAction.Manage)]
-    public Task DeleteRoom(string roomId) => administration.DeleteAsync(roomId, Aborted);
+    public Task DeleteRoom(string roomId) => Audited(nameof(DeleteRoom), roomId, null, () => administration.DeleteAsync(roomId, Aborted));
 
     [RoomAction(RoomAction.Manage)]
-    public Task InviteUser(string roomId, string userId) => administration.InviteAsync(roomId, userId, Aborted);
+    public Task InviteUser(string roomId, string userId) =>
+        Audited(nameof(InviteUser), roomId, userId, () => Done(administration.InviteAsync(roomId, userId, Aborted)));
 
     [RoomAction(RoomAction.Manage)]
-    public Task RevokeInvite(string roomId, string userId) => administration.RevokeInviteAsync(roomId, userId, Aborted);
+    public Task RevokeInvite(string roomId, string userId) =>
+        Audited(nameof(RevokeInvite), roomId, userId, () => Done(administration.RevokeInviteAsync(roomId, userId, Aborted)));
 
     [RoomAction(RoomAction.Manage)]
     public Task<IReadOnlyList<string>> GetInvites(string roomId) => rooms.GetInvitesAsync(roomId, Aborted);
 
     [RoomAction(RoomAction.Manage)]
-    public Task KickUser(string roomId, string userId) => administration.KickAsync(invocation.Room, userId, Aborted);
+    public Task KickUser(string roomId, string userId) =>
+        Audited(nameof(KickUser), roomId, userId, () => Done(administration.KickAsync(invocation.Room, userId, Aborted)));
 
     [RoomAction(RoomAction.Join)]
     public async Task<JoinRoomResult> JoinRoom(string roomId)
@@ -232,4 +239,14 @@ internal sealed class RoomHub(
     }
 
     private Task<RoomInfo> InfoAsync(RoomRecord room) => administration.InfoAsync(room, Aborted);
+
+    /// <summary>An owner action: one audit record with its outcome.</summary>
+    private Task<T> Audited<T>(string action, string roomId, string? target, Func<Task<T>> run) =>
+        audit.AuditedAsync(Caller.UserId, AuditVia.Hub, action, roomId, target, run);
+
+    private static async Task<bool> Done(Task action)
+    {
+        await action;
+        return true;
+    }
 }

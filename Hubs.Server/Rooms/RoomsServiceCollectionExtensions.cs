@@ -1,4 +1,5 @@
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
@@ -25,6 +26,10 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<RoomAdministration>();
         services.AddSingleton<IUserIdProvider, SubjectUserIdProvider>();
         services.AddSingleton<IUserBans, InMemoryUserBans>();
+        services.AddValidatedOptions<AuditOptions>(AuditOptions.Section);
+        services.AddSingleton<IAuditStore, InMemoryAuditStore>();
+        services.AddSingleton<AuditTrail>();
+        services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuditedAuthorizationResults>();
         services.AddSingleton<LocalUserDisconnects>();
         services.AddSingleton<IUserDisconnects>(sp => sp.GetRequiredService<LocalUserDisconnects>());
         services.AddSingleton<ConnectionDeparture>();

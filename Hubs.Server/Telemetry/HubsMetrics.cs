@@ -22,6 +22,7 @@ internal sealed class HubsMetrics
     private readonly UpDownCounter<long> _connectionsBehind;
     private readonly Counter<long> _silentPeersDropped;
     private readonly Counter<long> _connectionsDrained;
+    private readonly Counter<long> _auditRecords;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -41,7 +42,12 @@ internal sealed class HubsMetrics
             "hubs.connections.silent_drops", "{connection}", "Connections closed because nothing arrived from them within the client timeout.");
         _connectionsDrained = meter.CreateCounter<long>(
             "hubs.connections.drained", "{connection}", "Connections closed by a graceful drain, with a close message that allows reconnecting.");
+        _auditRecords = meter.CreateCounter<long>(
+            "hubs.audit.records", "{record}", "Audit records (owner actions, admin actions, authorization denials) by action and outcome.");
     }
+
+    public void Audited(string action, string outcome) =>
+        _auditRecords.Add(1, new KeyValuePair<string, object?>("action", action), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void ConnectionOpened() => _connections.Add(1);
 

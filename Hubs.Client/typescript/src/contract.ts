@@ -44,6 +44,17 @@ export const RemovalReasons = {
 } as const;
 export type RemovalReason = (typeof RemovalReasons)[keyof typeof RemovalReasons];
 
+export interface AuditRecord {
+  time: string;
+  actor: string;
+  via: string;
+  action: string;
+  roomId: string | null;
+  targetUserId: string | null;
+  outcome: string;
+  refId: string;
+}
+
 export interface CreateRoomRequest {
   roomId: string;
   permission: RoomPermission;

@@ -78,6 +78,9 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>String with a time to live: the user is banned while it exists.</summary>
     public RedisKey UserBan(string userId) => $"{_p}user:{{{userId}}}:ban";
 
+    /// <summary>Stream: the audit trail.</summary>
+    public RedisKey Audit => _p + "audit";
+
     /// <summary>Channel: user ids whose connections every node closes.</summary>
     public RedisChannel UserDisconnects => RedisChannel.Literal(_p + "user-disconnects");
 

@@ -1,3 +1,4 @@
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
@@ -34,6 +35,7 @@ internal static class RedisServiceCollectionExtensions
         services.Replace(ServiceDescriptor.Singleton<ISendAdmission, RedisSendAdmission>());
         services.Replace(ServiceDescriptor.Singleton<ITicketStore, RedisTicketStore>());
         services.Replace(ServiceDescriptor.Singleton<IUserBans, RedisUserBans>());
+        services.Replace(ServiceDescriptor.Singleton<IAuditStore, RedisAuditStore>());
         services.AddSingleton<RedisUserDisconnects>();
         services.Replace(ServiceDescriptor.Singleton<IUserDisconnects>(sp => sp.GetRequiredService<RedisUserDisconnects>()));
         services.AddHostedService(sp => sp.GetRequiredService<RedisUserDisconnects>());

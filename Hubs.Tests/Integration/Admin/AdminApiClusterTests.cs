@@ -137,6 +137,24 @@ public sealed class AdminApiClusterTests : ClusterFixture
     }
 
     [Test]
+    public async Task AuditTrail_IsClusterWide_InTheRedisStream()
+    {
+        var room = NewRoomId("audit");
+        var owner = await ConnectAsync(0, "audit-cluster-owner");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync(nameof(IRoomHub.KickUser), room, "audit-cluster-guest");
+
+        using var onB = Client(Nodes[1], TestTokens.For("audit-reader", roles: ["hubs-admin"]));
+        var records = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}"))!;
+
+        Assert.That(records.Select(r => (r.Action, r.Actor, r.TargetUserId, r.Outcome)), Is.EquivalentTo(new[]
+        {
+            ("KickUser", "audit-cluster-owner", (string?)"audit-cluster-guest", "ok"),
+            ("CreateRoom", "audit-cluster-owner", (string?)null, "ok"),
+        }));
+    }
+
+    [Test]
     public async Task PerCallerRateLimit_RefusesWithRateLimitedProblem()
     {
         // A caller of its own: the limit is per caller (the token's subject).

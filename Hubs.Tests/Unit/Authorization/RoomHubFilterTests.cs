@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Security.Claims;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
@@ -112,6 +113,8 @@ public sealed class RoomHubFilterTests
                 Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
             new InMemorySendAdmission(presence, Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
             new NodeDrain(Microsoft.Extensions.Options.Options.Create(new DrainOptions()), services.GetRequiredService<HubsMetrics>(), time, NullLogger<NodeDrain>.Instance),
+            new AuditTrail(
+                new InMemoryAuditStore(Microsoft.Extensions.Options.Options.Create(new AuditOptions())), services.GetRequiredService<HubsMetrics>(), time, NullLoggerFactory.Instance),
             services.GetRequiredService<HubsMetrics>(),
             time,
             NullLogger<RoomHubFilter>.Instance);

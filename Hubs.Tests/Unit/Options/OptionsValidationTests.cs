@@ -1,4 +1,5 @@
 using Hubs.Server.Admin;
+using Hubs.Server.Audit;
 using Hubs.Server.Options;
 using Hubs.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -58,6 +59,7 @@ public sealed class OptionsValidationTests
             (HistoryOptions.Section, new HistoryOptions()),
             (DrainOptions.Section, new DrainOptions()),
             (AdminOptions.Section, new AdminOptions()),
+            (AuditOptions.Section, new AuditOptions()),
         };
         var rows = options.SelectMany(o => o.Defaults.GetType().GetProperties().Select(p =>
             (Key: $"{o.Section.Replace(":", "__", StringComparison.Ordinal)}__{p.Name}", Default: Convert.ToString(p.GetValue(o.Defaults), System.Globalization.CultureInfo.InvariantCulture))));
