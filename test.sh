@@ -4,12 +4,14 @@ set -uo pipefail
 cd "$(dirname "$0")"
 
 # Integration tests start their own throwaway redis-server on free loopback ports; the TypeScript client's tests
-# need node and npm, the browser tests Debian's chromium. Install what is missing (one apt-get update at most).
+# need node and npm, the browser tests Debian's chromium, the proxy test nginx. Install what is missing (one apt-get
+# update at most).
 if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]}"
   $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
