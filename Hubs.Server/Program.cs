@@ -1,4 +1,10 @@
 using Hubs.Server;
+using Hubs.Server.Lifecycle;
+
+if (args is ["--health-probe", var url])
+{
+    return await HealthProbe.RunAsync(url);
+}
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddHubsServer();
@@ -6,3 +12,4 @@ builder.AddHubsServer();
 var app = builder.Build();
 app.MapHubsEndpoints();
 app.Run();
+return 0;
