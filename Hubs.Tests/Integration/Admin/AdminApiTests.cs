@@ -19,6 +19,72 @@ public sealed class AdminApiTests : ServerFixture
         ["Hubs:Admin:RequestsPerMinute"] = "100000",
     };
 
+    /// <summary>Every endpoint: method, path (with <c>{room}</c> for a room, <c>{user}</c> for a user) and a valid body.</summary>
+    private static readonly (string Method, string Path, object? Body)[] Endpoints =
+    [
+        ("GET", "/api/rooms", null),
+        ("POST", "/api/rooms", new ServiceCreateRoomRequest("created-by-matrix", RoomPermission.Public, "owner")),
+        ("GET", "/api/rooms/{room}", null),
+        ("PATCH", "/api/rooms/{room}", new ServiceUpdateRoomRequest("Renamed")),
+        ("DELETE", "/api/rooms/{room}", null),
+        ("GET", "/api/rooms/{room}/members", null),
+        ("GET", "/api/rooms/{room}/invites", null),
+        ("PUT", "/api/rooms/{room}/invites/{user}", null),
+        ("DELETE", "/api/rooms/{room}/invites/{user}", null),
+        ("POST", "/api/rooms/{room}/kicks/{user}", null),
+        ("POST", "/api/rooms/{room}/messages", new ServiceMessageRequest("svc", "hi")),
+        ("POST", "/api/users/{user}/notifications", new NotifyUserRequest("svc", "hi")),
+        ("POST", "/api/users/{user}/disconnect", new DisconnectUserRequest()),
+        ("DELETE", "/api/users/{user}/ban", null),
+        ("GET", "/api/audit", null),
+    ];
+
+    [Test]
+    public async Task EveryEndpoint_NoToken401_UserOrOtherRole403_ChangesNothing()
+    {
+        var room = NewRoomId();
+        var owner = await ConnectAsync("matrix-owner");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public, "Before"));
+        var callers = new (string? Token, HttpStatusCode Status)[]
+        {
+            (null, HttpStatusCode.Unauthorized),
+            (TestTokens.For("matrix-user"), HttpStatusCode.Forbidden),
+            (TestTokens.For("matrix-user", roles: ["admin", "ops"]), HttpStatusCode.Forbidden),
+        };
+
+        foreach (var (method, template, body) in Endpoints)
+        {
+            var path = template.Replace("{room}", room, StringComparison.Ordinal).Replace("{user}", "matrix-target", StringComparison.Ordinal);
+            foreach (var (token, status) in callers)
+            {
+                var response = await SendAsync(new HttpMethod(method), token, path, body is null ? null : JsonContent.Create(body, body.GetType()));
+                Assert.That(response.StatusCode, Is.EqualTo(status), $"{method} {path} as {(token is null ? "nobody" : "a user")}");
+            }
+        }
+
+        var after = await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room);
+        Assert.That(after.DisplayName, Is.EqualTo("Before"), "nothing ran");
+    }
+
+    [Test]
+    public async Task EveryRoomEndpoint_UnknownRoom404_BadRoomId400()
+    {
+        foreach (var (method, template, body) in Endpoints.Where(e => e.Path.Contains("{room}", StringComparison.Ordinal)))
+        {
+            foreach (var (room, status, code) in new[] { ("no-such-room", HttpStatusCode.NotFound, ErrorCodes.NotFound), ("bad%20id", HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument) })
+            {
+                var path = template.Replace("{room}", room, StringComparison.Ordinal).Replace("{user}", "matrix-target", StringComparison.Ordinal);
+                var response = await SendAsync(new HttpMethod(method), AdminToken, path, body is null ? null : JsonContent.Create(body, body.GetType()));
+                var problem = await response.Content.ReadAsStringAsync();
+                Assert.Multiple(() =>
+                {
+                    Assert.That(response.StatusCode, Is.EqualTo(status), $"{method} {path}: {problem}");
+                    Assert.That(problem, Does.Contain($"\"code\":\"{code}\""), $"{method} {path}");
+                });
+            }
+        }
+    }
+
     [Test]
     public async Task WithoutTheAdminRole_401Or403_AndNothingRuns()
     {
@@ -248,6 +314,11 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(paths.TryGetProperty("/api/rooms/{roomId}", out _), Is.True);
             Assert.That(paths.TryGetProperty("/api/rooms/{roomId}/members", out _), Is.True);
             Assert.That(paths.GetProperty("/api/rooms/{roomId}/messages").TryGetProperty("post", out _), Is.True);
+            foreach (var (method, template, _) in Endpoints)
+            {
+                var path = template.Replace("{room}", "{roomId}", StringComparison.Ordinal).Replace("{user}", "{userId}", StringComparison.Ordinal);
+                Assert.That(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method.ToLowerInvariant(), out _), Is.True, $"{method} {path} is described");
+            }
         });
     }
 
