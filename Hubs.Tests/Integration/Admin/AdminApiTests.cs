@@ -86,6 +86,22 @@ public sealed class AdminApiTests : ServerFixture
     }
 
     [Test]
+    public async Task EveryUserEndpoint_BadUserId400()
+    {
+        foreach (var (method, template, body) in Endpoints.Where(e => e.Path.Contains("{user}", StringComparison.Ordinal)))
+        {
+            var path = template.Replace("{room}", "some-room", StringComparison.Ordinal).Replace("{user}", "bad%07user", StringComparison.Ordinal);
+            var response = await SendAsync(new HttpMethod(method), AdminToken, path, body is null ? null : JsonContent.Create(body, body.GetType()));
+            var problem = await response.Content.ReadAsStringAsync();
+            Assert.Multiple(() =>
+            {
+                Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), $"{method} {path}: {problem}");
+                Assert.That(problem, Does.Contain($"\"code\":\"{ErrorCodes.InvalidArgument}\""), $"{method} {path}");
+            });
+        }
+    }
+
+    [Test]
     public async Task WithoutTheAdminRole_401Or403_AndNothingRuns()
     {
         var room = NewRoomId();
