@@ -52,9 +52,9 @@ public class HotPathBenchmarks
         _filter = new RoomHubFilter(
             _rules,
             rooms,
+            new StoreRoomViews(rooms, presence),
             presence,
             new InvocationRateLimiter(limits, metrics, NullLogger<InvocationRateLimiter>.Instance),
-            new InMemorySendAdmission(presence, limits),
             new NodeDrain(Options.Create(new DrainOptions()), metrics, TimeProvider.System, NullLogger<NodeDrain>.Instance),
             new AuditTrail(new InMemoryAuditStore(Options.Create(new AuditOptions())), metrics, TimeProvider.System, NullLoggerFactory.Instance),
             metrics,
@@ -62,10 +62,11 @@ public class HotPathBenchmarks
             NullLogger<RoomHubFilter>.Instance);
         var caller = new BenchCallerContext();
         caller.Items[typeof(HubsUser)] = Member;
+        ConnectionInvocations.Attach(caller);
         _getRoom = new HubInvocationContext(caller, _services, new BenchHub(), typeof(RoomHub).GetMethod(nameof(RoomHub.GetRoom))!, ["lobby"]);
         _send = new HubInvocationContext(caller, _services, new BenchHub(), typeof(RoomHub).GetMethod(nameof(RoomHub.SendMessage))!,
             [new SendMessageRequest("lobby", "hello from the benchmark")]);
-        _log = new InMemoryRoomMessageLog(Options.Create(new HistoryOptions()));
+        _log = new InMemoryRoomMessageLog(Options.Create(new HistoryOptions()), new InMemorySendAdmission(presence, limits));
     }
 
     [GlobalCleanup]
@@ -85,7 +86,7 @@ public class HotPathBenchmarks
     {
         var request = (SendMessageRequest)_send.HubMethodArguments[0]!;
         var draft = new MessageDraft(Member.UserId, Member.DisplayName, request.Text, DateTimeOffset.UtcNow, $"id-{++_sequence}");
-        return _log.AppendAsync("lobby", draft, CancellationToken.None);
+        return _log.AppendAsync("lobby", draft, admitConnectionId: "conn-1", CancellationToken.None);
     }
 
     private sealed class BenchHub : Hub;

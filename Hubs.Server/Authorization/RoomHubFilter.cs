@@ -20,9 +20,9 @@ namespace Hubs.Server.Authorization;
 internal sealed partial class RoomHubFilter(
     HubArgumentRules rules,
     IRoomStore rooms,
+    IRoomViews views,
     IPresenceTracker presence,
     InvocationRateLimiter invocations,
-    ISendAdmission sendAdmission,
     NodeDrain drain,
     AuditTrail audit,
     HubsMetrics metrics,
@@ -49,16 +49,9 @@ internal sealed partial class RoomHubFilter(
 
             var invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
             invocation.User = user;
-            if (policy.SpendsMessageBudget)
-            {
-                await AdmitSendAsync(invocationContext, policy.Parameters, user);
-            }
-            else if (policy.Action != RoomAction.None)
-            {
-                invocation.Room = await AuthorizeRoomAsync(invocationContext, policy.Parameters, user, policy.Action);
-            }
-
-            var result = await next(invocationContext);
+            var result = policy.SpendsMessageBudget
+                ? await SendAsync(invocationContext, next, invocation, policy.Parameters, user)
+                : await ExclusiveAsync(invocationContext, next, invocation, policy, user);
             metrics.Invocation(method, "ok");
             return result;
         }
@@ -103,6 +96,7 @@ internal sealed partial class RoomHubFilter(
         }
 
         context.Context.Items[typeof(HubsUser)] = user;
+        ConnectionInvocations.Attach(context.Context);
         await next(context);
         metrics.ConnectionOpened();
     }
@@ -146,42 +140,105 @@ internal sealed partial class RoomHubFilter(
     }
 
     /// <summary>
-    /// A send needs the connection in the room (which implies access: every change that takes access away evicts
-    /// first) and a token of the sender's budget there, decided in one step. Only a refusal reads the room, to answer
-    /// not_found for a room the caller cannot see and forbidden for one it has not joined.
+    /// A send: its admission (membership, which implies access, and the message budget) is part of its append, one
+    /// atomic step issued before anything on its path awaits, so a connection's sends that overlap are stored in the
+    /// order they arrived, and its turn keeps their broadcasts in that order.
     /// </summary>
-    private async Task AdmitSendAsync(HubInvocationContext invocationContext, ParameterInfo[] parameters, HubsUser user)
+    private async ValueTask<object?> SendAsync(
+        HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next, RoomInvocation invocation, ParameterInfo[] parameters, HubsUser user)
     {
-        var roomId = RoomIdOf(invocationContext, parameters);
-        var aborted = invocationContext.Context.ConnectionAborted;
-        switch (await sendAdmission.AdmitAsync(roomId, invocationContext.Context.ConnectionId, user.UserId, aborted))
+        var turn = ConnectionInvocations.Of(invocationContext.Context).NextSend();
+        invocation.SendTurn = turn;
+        try
         {
-            case SendAdmission.Admitted:
-                return;
-            case SendAdmission.RateLimited:
-                throw new HubsErrorException(ErrorCodes.RateLimited, "too many messages in this room, slow down");
+            return await next(invocationContext);
+        }
+        catch (SendRefusedException refused)
+        {
+            throw await SendRefusalAsync(invocationContext, parameters, user, refused.Admission);
+        }
+        finally
+        {
+            turn.Complete();
+        }
+    }
+
+    /// <summary>Any other call: alone among the connection's calls, in arrival order, after its room decision.</summary>
+    private async ValueTask<object?> ExclusiveAsync(
+        HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next, RoomInvocation invocation, MethodPolicy policy, HubsUser user)
+    {
+        var exclusive = ConnectionInvocations.Of(invocationContext.Context).Exclusive;
+        await exclusive.WaitAsync(invocationContext.Context.ConnectionAborted);
+        try
+        {
+            if (policy.Action != RoomAction.None)
+            {
+                await AuthorizeRoomAsync(invocationContext, invocation, policy.Parameters, user, policy.Action);
+            }
+
+            return await next(invocationContext);
+        }
+        finally
+        {
+            exclusive.Release();
+        }
+    }
+
+    /// <summary>
+    /// The answer to a send its append did not admit. Only a refusal reads the room, to answer not_found for a room
+    /// the caller cannot see and forbidden for one it has not joined.
+    /// </summary>
+    private async Task<HubsErrorException> SendRefusalAsync(HubInvocationContext invocationContext, ParameterInfo[] parameters, HubsUser user, SendAdmission admission)
+    {
+        if (admission == SendAdmission.RateLimited)
+        {
+            return new HubsErrorException(ErrorCodes.RateLimited, "too many messages in this room, slow down");
         }
 
-        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, aborted);
-        throw RoomAccess.Decide(room, user, grants, connectionJoined: false, RoomAction.Send) == AccessDecision.NotFound
+        var roomId = RoomIdOf(invocationContext, parameters);
+        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, invocationContext.Context.ConnectionAborted);
+        return RoomAccess.Decide(room, user, grants, connectionJoined: false, RoomAction.Send) == AccessDecision.NotFound
             ? HubsErrorException.RoomNotFound()
             : HubsErrorException.Forbidden("join the room first");
     }
 
-    private async Task<RoomRecord> AuthorizeRoomAsync(HubInvocationContext invocationContext, ParameterInfo[] parameters, HubsUser user, RoomAction action)
+    /// <summary>
+    /// Decides a room action. An allowed action may be decided on the node's view of the room; owner actions, and any
+    /// refusal, are decided on the room as stored, so a view a moment old can neither refuse wrongly nor change a room.
+    /// </summary>
+    private async Task AuthorizeRoomAsync(HubInvocationContext invocationContext, RoomInvocation invocation, ParameterInfo[] parameters, HubsUser user, RoomAction action)
     {
         var roomId = RoomIdOf(invocationContext, parameters);
-        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, invocationContext.Context.ConnectionAborted);
-        var joined = action is RoomAction.Send or RoomAction.ReadJoined && room is not null
-            && await presence.IsJoinedAsync(roomId, invocationContext.Context.ConnectionId, invocationContext.Context.ConnectionAborted);
-        return RoomAccess.Decide(room, user, grants, joined, action) switch
+        var context = invocationContext.Context;
+        if (action != RoomAction.Manage)
         {
-            AccessDecision.Allow => room!,
-            AccessDecision.Forbidden => throw HubsErrorException.Forbidden(action == RoomAction.Manage
-                ? "only the room owner may do this"
-                : "join the room first"),
-            _ => throw HubsErrorException.RoomNotFound(),
-        };
+            var view = await views.GetAsync(roomId, user.UserId, context.ConnectionAborted);
+            if (await DecideAsync(view.Room, view.Grants) == AccessDecision.Allow)
+            {
+                invocation.Room = view.Room!;
+                invocation.MemberCount = view.MemberCount;
+                return;
+            }
+        }
+
+        var (room, grants) = await rooms.GetWithGrantsAsync(roomId, user.UserId, context.ConnectionAborted);
+        switch (await DecideAsync(room, grants))
+        {
+            case AccessDecision.Allow:
+                invocation.Room = room!;
+                return;
+            case AccessDecision.Forbidden:
+                throw HubsErrorException.Forbidden(action == RoomAction.Manage ? "only the room owner may do this" : "join the room first");
+            default:
+                throw HubsErrorException.RoomNotFound();
+        }
+
+        async ValueTask<AccessDecision> DecideAsync(RoomRecord? candidate, RoomGrants candidateGrants)
+        {
+            var joined = action is RoomAction.Send or RoomAction.ReadJoined && candidate is not null
+                && await presence.IsJoinedAsync(roomId, context.ConnectionId, context.ConnectionAborted);
+            return RoomAccess.Decide(candidate, user, candidateGrants, joined, action);
+        }
     }
 
     /// <summary>The room and the user a call was about, as far as its arguments say; for the audit record of a denial.</summary>

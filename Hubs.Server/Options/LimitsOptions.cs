@@ -32,6 +32,13 @@ internal sealed class LimitsOptions
     public int MessagesPerSecondPerUserPerRoom { get; set; } = 5;
 
     /// <summary>
+    /// Calls of one connection in progress at once. Its <c>SendMessage</c> calls run side by side, stored and delivered
+    /// in the order they arrived; every other call waits for the one before it, as with one call at a time.
+    /// </summary>
+    [Range(1, 64)]
+    public int ParallelInvocationsPerConnection { get; set; } = 8;
+
+    /// <summary>
     /// Outgoing bytes a connection may have waiting before it counts as behind; a connection that is behind may hold
     /// this much again before it is dropped (T21).
     /// </summary>

@@ -89,16 +89,11 @@ internal enum SendAdmission
 }
 
 /// <summary>
-/// The admission of a <c>SendMessage</c>: membership and the per-user-per-room message budget, decided in one step
-/// (one Redis script when clustered). Membership implies access: every change that takes access away evicts first.
+/// The admission of a <c>SendMessage</c> on a single node: membership (in-process presence) and the per-user-per-room
+/// message budget (token buckets). Membership implies access: every change that takes access away evicts first. In a
+/// cluster the Redis append script decides the same inside the append.
 /// </summary>
-internal interface ISendAdmission
-{
-    ValueTask<SendAdmission> AdmitAsync(string roomId, string connectionId, string userId, CancellationToken cancellationToken);
-}
-
-/// <summary>Single-node admission: in-process presence and token buckets.</summary>
-internal sealed class InMemorySendAdmission : ISendAdmission, IDisposable
+internal sealed class InMemorySendAdmission : IDisposable
 {
     private readonly IPresenceTracker _presence;
     private readonly PartitionedRateLimiter<(string RoomId, string UserId)> _buckets;

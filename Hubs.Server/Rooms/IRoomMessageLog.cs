@@ -1,4 +1,5 @@
 using Hubs.Contracts;
+using Hubs.Server.RateLimiting;
 
 namespace Hubs.Server.Rooms;
 
@@ -26,13 +27,28 @@ internal sealed record AppendResult(RoomMessage Message, bool Duplicate)
 }
 
 /// <summary>
+/// A member's send refused by the append's admission: the connection is not in the room, or the sender's budget
+/// there is spent. The hub filter turns it into the contract's answer.
+/// </summary>
+internal sealed class SendRefusedException(SendAdmission admission) : Exception("The send was not admitted.")
+{
+    public SendAdmission Admission { get; } = admission;
+}
+
+/// <summary>
 /// Per-room sequence and history. Append assigns the next sequence, stores and trims in one atomic step; an append
 /// whose <see cref="MessageDraft.RetryKey()"/> matches a message still in the history stores nothing and returns that
 /// message (an idempotent retry).
 /// </summary>
 internal interface IRoomMessageLog
 {
-    Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken);
+    /// <summary>
+    /// Appends the draft. With <paramref name="admitConnectionId"/> (a member's send) the append is also its
+    /// admission: it happens only when that connection is in the room and the sender's message budget there has a
+    /// token, otherwise it throws <see cref="SendRefusedException"/> and stores nothing. Without it (a service post)
+    /// nothing is admitted.
+    /// </summary>
+    Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken);
 
     /// <summary>Messages in ascending order: the first <paramref name="limit"/> after <paramref name="afterSequence"/>, or the newest <paramref name="limit"/> when it is null.</summary>
     Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken);

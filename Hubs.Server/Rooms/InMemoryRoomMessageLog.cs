@@ -1,17 +1,29 @@
 using System.Collections.Concurrent;
 using Hubs.Contracts;
 using Hubs.Server.Options;
+using Hubs.Server.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace Hubs.Server.Rooms;
 
 /// <summary>Single-node history: a bounded ring per room, its lock making sequence and append one step.</summary>
-internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) : IRoomMessageLog
+internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options, InMemorySendAdmission admission) : IRoomMessageLog
 {
     private readonly ConcurrentDictionary<string, RoomLog> _logs = new(StringComparer.Ordinal);
     private readonly int _capacity = options.Value.MaxMessagesPerRoom;
 
-    public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken)
+    {
+        if (admitConnectionId is not null
+            && await admission.AdmitAsync(roomId, admitConnectionId, draft.SenderId, cancellationToken) is var admitted and not SendAdmission.Admitted)
+        {
+            throw new SendRefusedException(admitted);
+        }
+
+        return Append(roomId, draft);
+    }
+
+    private AppendResult Append(string roomId, MessageDraft draft)
     {
         var log = _logs.GetOrAdd(roomId, static _ => new RoomLog());
         var key = draft.RetryKey();
@@ -19,7 +31,7 @@ internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) :
         {
             if (key is not null && log.ByRetryKey.TryGetValue(key, out var original))
             {
-                return Task.FromResult(new AppendResult(original, Duplicate: true));
+                return new AppendResult(original, Duplicate: true);
             }
 
             var message = draft.ToMessage(roomId, log.LastSequence + 1);
@@ -40,7 +52,7 @@ internal sealed class InMemoryRoomMessageLog(IOptions<HistoryOptions> options) :
                 }
             }
 
-            return Task.FromResult(new AppendResult(message, Duplicate: false));
+            return new AppendResult(message, Duplicate: false);
         }
     }
 

@@ -101,6 +101,7 @@ internal sealed class RoomInvocation
 {
     private HubsUser? _user;
     private RoomRecord? _room;
+    private SendTurn? _sendTurn;
 
     public HubsUser User
     {
@@ -112,5 +113,15 @@ internal sealed class RoomInvocation
     {
         get => _room ?? throw new InvalidOperationException("This method declared no room action.");
         set => _room = value;
+    }
+
+    /// <summary>The room's member count, when the decision was taken on a view that had it.</summary>
+    public int? MemberCount { get; set; }
+
+    /// <summary>A send's place among its connection's sends.</summary>
+    public SendTurn SendTurn
+    {
+        get => _sendTurn ?? throw new InvalidOperationException("This method spends no message budget.");
+        set => _sendTurn = value;
     }
 }

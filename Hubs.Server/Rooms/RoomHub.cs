@@ -40,7 +40,8 @@ internal sealed class RoomHub(
         Audited(nameof(CreateRoom), request.RoomId, null, () => administration.CreateAsync(request, Caller.UserId, Aborted));
 
     [RoomAction(RoomAction.View)]
-    public async Task<RoomInfo> GetRoom(string roomId) => await InfoAsync(invocation.Room);
+    public async Task<RoomInfo> GetRoom(string roomId) =>
+        invocation.MemberCount is { } members ? invocation.Room.ToInfo(members) : await InfoAsync(invocation.Room);
 
     [RoomAction(RoomAction.None)]
     public async Task<IReadOnlyList<RoomInfo>> ListRooms()
@@ -129,7 +130,7 @@ internal sealed class RoomHub(
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         var draft = new MessageDraft(Caller.UserId, Caller.DisplayName, request.Text, time.GetUtcNow(), request.ClientMessageId);
-        var message = await publisher.PublishAsync(request.RoomId, draft, Aborted);
+        var message = await publisher.PublishAsync(request.RoomId, draft, Context.ConnectionId, invocation.SendTurn, Aborted);
         return new SendMessageResult(message.RoomId, message.Sequence, message.SentAt);
     }
 

@@ -16,29 +16,56 @@ internal sealed partial class RoomMessagePublisher(
     HubsMetrics metrics,
     ILogger<RoomMessagePublisher> logger)
 {
-    /// <summary>Stores the message (once per client message id) and broadcasts it unless it was stored before.</summary>
-    public async Task<RoomMessage> PublishAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    /// <summary>A service post: stored (once per client message id) and broadcast unless it was stored before.</summary>
+    public Task<RoomMessage> PublishAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken) =>
+        PublishAsync(roomId, draft, member: null, cancellationToken);
+
+    /// <summary>
+    /// A member's send from <paramref name="connectionId"/>: admitted as part of its append
+    /// (<see cref="IRoomMessageLog.AppendAsync"/>), and broadcast after the connection's earlier sends, in
+    /// <paramref name="turn"/>.
+    /// </summary>
+    public Task<RoomMessage> PublishAsync(string roomId, MessageDraft draft, string connectionId, SendTurn turn, CancellationToken cancellationToken) =>
+        PublishAsync(roomId, draft, (connectionId, turn), cancellationToken);
+
+    private async Task<RoomMessage> PublishAsync(string roomId, MessageDraft draft, (string ConnectionId, SendTurn Turn)? member, CancellationToken cancellationToken)
     {
-        var appended = await messages.AppendAsync(roomId, draft, cancellationToken);
-
-        // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
-        if (!appended.Duplicate)
+        try
         {
-            await BroadcastStoredAsync(appended.Message, appended.Recipients);
-        }
+            var appended = await messages.AppendAsync(roomId, draft, member?.ConnectionId, cancellationToken);
 
-        return appended.Message;
+            // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
+            if (!appended.Duplicate)
+            {
+                if (member is { Turn: var turn })
+                {
+                    // Stored in arrival order; their continuations may run in any order, their broadcasts may not.
+                    await turn.Previous;
+                }
+
+                await BroadcastStoredAsync(appended.Message, appended.Recipients, member?.Turn);
+            }
+
+            return appended.Message;
+        }
+        finally
+        {
+            member?.Turn.Complete();
+        }
     }
 
     /// <summary>
     /// The message is stored, so the acknowledgement holds whatever happens here: members who miss the broadcast repair
     /// the gap from history at the next message or reconnect.
     /// </summary>
-    private async Task BroadcastStoredAsync(RoomMessage message, int? recipients)
+    private async Task BroadcastStoredAsync(RoomMessage message, int? recipients, SendTurn? turn)
     {
         try
         {
-            await hub.Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
+            // Issued (published, or written to local connections) before the call returns: the next send may go.
+            var broadcast = hub.Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
+            turn?.Complete();
+            await broadcast;
         }
         catch (Exception error)
         {

@@ -18,6 +18,7 @@ internal static class RoomsServiceCollectionExtensions
     public static ISignalRServerBuilder AddHubsRooms(this IServiceCollection services)
     {
         services.AddSingleton<IRoomStore, InMemoryRoomStore>();
+        services.AddSingleton<IRoomViews, StoreRoomViews>();
         services.AddSingleton<IRoomMessageLog, InMemoryRoomMessageLog>();
         services.AddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
         services.AddSingleton<TypingThrottle>();
@@ -35,7 +36,7 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<ConnectionDeparture>();
         services.AddSingleton<LocalConnections>();
         services.AddSingleton<InvocationRateLimiter>();
-        services.AddSingleton<ISendAdmission, InMemorySendAdmission>();
+        services.AddSingleton<InMemorySendAdmission>();
         services.AddSingleton(sp => new HubArgumentRules(sp.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.AddScoped<RoomInvocation>();
         services.AddSingleton<RoomHubFilter>();
@@ -61,6 +62,12 @@ internal static class RoomsServiceCollectionExtensions
             hub.ClientTimeoutInterval = TimeSpan.FromSeconds(presence.Value.TimeoutSeconds);
             hub.KeepAliveInterval = TimeSpan.FromSeconds(Math.Min(15, presence.Value.TimeoutSeconds / 2.0));
         });
+
+        // Sends overlap (their round trips to Redis no longer queue one behind the other, and deliveries that arrive
+        // together go out together); ConnectionInvocations keeps everything else one at a time and in order. Set on the
+        // global options: SignalR copies this one from them into the hub's own, whatever the hub's own say.
+        services.AddOptions<HubOptions>().Configure<IOptions<LimitsOptions>>((hub, limits) =>
+            hub.MaximumParallelInvocationsPerClient = limits.Value.ParallelInvocationsPerConnection);
         return signalR;
     }
 

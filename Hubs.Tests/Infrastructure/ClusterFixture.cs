@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubs.Tests.Infrastructure;
 
@@ -17,6 +18,10 @@ public abstract class ClusterFixture : HubsFixture
 
     protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
 
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     [OneTimeSetUp]
     public async Task StartClusterAsync()
     {
@@ -29,7 +34,7 @@ public abstract class ClusterFixture : HubsFixture
         var nodes = new List<HubsTestServer>();
         for (var i = 0; i < NodeCount; i++)
         {
-            nodes.Add(await HubsTestServer.StartAsync(settings));
+            nodes.Add(await HubsTestServer.StartAsync(settings, ConfigureServices));
         }
 
         Nodes = nodes;

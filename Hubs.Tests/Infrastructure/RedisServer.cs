@@ -71,6 +71,16 @@ internal sealed class RedisServer : IAsyncDisposable
         return (await redis.GetDatabase().SetMembersAsync(key)).Select(v => v.ToString()).ToArray();
     }
 
+    /// <summary>How many times the server ran each of <paramref name="commands"/> since it started, summed (INFO commandstats).</summary>
+    public async Task<long> CommandCallsAsync(params string[] commands)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        var stats = (await redis.GetServer(redis.GetEndPoints()[0]).InfoAsync("commandstats")).SelectMany(g => g).ToArray();
+        return commands.Sum(command => stats.Where(s => s.Key == "cmdstat_" + command)
+            .Select(s => long.Parse(s.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture))
+            .SingleOrDefault());
+    }
+
     public async Task<long> HashLengthAsync(string key)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);

@@ -166,7 +166,7 @@ public sealed class HubsClientTests : ServerFixture
 
         // Stored but never broadcast: to the client this is a lost delivery.
         var log = Server.Services.GetRequiredService<IRoomMessageLog>();
-        await log.AppendAsync(room, new MessageDraft("gale", "gale", "lost", DateTimeOffset.UtcNow, null), CancellationToken.None);
+        await log.AppendAsync(room, new MessageDraft("gale", "gale", "lost", DateTimeOffset.UtcNow, null), admitConnectionId: null, CancellationToken.None);
         await client.SendMessage(new SendMessageRequest(room, "three"));
 
         await received.WaitAsync(m => m.Sequence == 3);

@@ -130,10 +130,10 @@ public sealed class InvalidInputTests : ServerFixture
     {
         public const string Secret = "redis-secret.internal:6379,password=hunter2";
 
-        public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken) =>
+        public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken) =>
             roomId == PoisonRoom
                 ? throw new InvalidOperationException($"Connection to {Secret} failed at /srv/hubs/RoomLog.cs:42")
-                : inner.AppendAsync(roomId, draft, cancellationToken);
+                : inner.AppendAsync(roomId, draft, admitConnectionId, cancellationToken);
 
         public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>
             inner.ReadAsync(roomId, afterSequence, limit, cancellationToken);

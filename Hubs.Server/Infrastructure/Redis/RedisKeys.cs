@@ -84,6 +84,12 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Channel: user ids whose connections every node closes.</summary>
     public RedisChannel UserDisconnects => RedisChannel.Literal(_p + "user-disconnects");
 
+    /// <summary>Room ids whose settings, grants or member count changed: each node drops its cached view.</summary>
+    public RedisChannel RoomChanges => RedisChannel.Literal(RoomChangesName);
+
+    /// <summary>The name of <see cref="RoomChanges"/>, for the scripts that publish on it.</summary>
+    public string RoomChangesName => _p + "room-changes";
+
     public RedisChannel BackplanePrefix => RedisChannel.Literal(options.Value.Prefix);
 
     /// <summary>Pattern matching every key of this deployment (for tests and operators counting keys).</summary>

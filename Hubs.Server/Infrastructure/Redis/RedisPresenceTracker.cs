@@ -12,7 +12,7 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// decided inside one Lua script, so two nodes racing cannot both announce (T15, T18). Every connection is also
 /// recorded under the node that holds it, so a survivor can remove a dead node's presence (T20).
 /// </summary>
-internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, NodeIdentity node) : IPresenceTracker
+internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, NodeIdentity node, CachedRoomViews views) : IPresenceTracker
 {
     public Task<bool> ConnectAsync(string connectionId, HubsUser user, int maxConnectionsPerUser, CancellationToken cancellationToken) =>
         redis.WriteAsync("presence.connect", async db => (long)await db.ScriptEvaluateAsync(
@@ -32,7 +32,7 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Join,
                 [keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId)],
-                [connectionId, user.UserId, Entry.Serialize(connectionId, user), maxMembers, roomId, maxRoomsPerConnection]))!;
+                [connectionId, user.UserId, Entry.Serialize(connectionId, user), maxMembers, roomId, maxRoomsPerConnection, keys.RoomChangesName]))!;
             var status = (long)result[0] switch
             {
                 0 => JoinStatus.Joined,
@@ -40,7 +40,14 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
                 2 => JoinStatus.RoomFull,
                 _ => JoinStatus.TooManyRooms,
             };
-            return new JoinOutcome(status, (long)result[1] == 1);
+            var outcome = new JoinOutcome(status, (long)result[1] == 1);
+            if (outcome.FirstOfUser)
+            {
+                // The member count changed: the script told the other nodes, this one drops its view now.
+                views.Invalidate(roomId);
+            }
+
+            return outcome;
         }, cancellationToken);
 
     public Task<LeaveOutcome> LeaveAsync(string roomId, string connectionId, CancellationToken cancellationToken) =>
@@ -49,14 +56,20 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
             var result = await db.ScriptEvaluateAsync(
                 RedisScripts.Leave,
                 [keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId)],
-                [connectionId, roomId]);
+                [connectionId, roomId, keys.RoomChangesName]);
             if (result.IsNull)
             {
                 return new LeaveOutcome(false, false, null);
             }
 
             var parts = (RedisResult[])result!;
-            return new LeaveOutcome(true, (long)parts[1] == 1, Entry.Deserialize((string)parts[0]!).User);
+            var lastOfUser = (long)parts[1] == 1;
+            if (lastOfUser)
+            {
+                views.Invalidate(roomId);
+            }
+
+            return new LeaveOutcome(true, lastOfUser, Entry.Deserialize((string)parts[0]!).User);
         }, cancellationToken);
 
     public Task<bool> IsJoinedAsync(string roomId, string connectionId, CancellationToken cancellationToken) =>

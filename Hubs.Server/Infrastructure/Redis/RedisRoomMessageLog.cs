@@ -2,6 +2,7 @@ using System.Text.Json;
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
 using Hubs.Server.Options;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -12,21 +13,33 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// Per-room sequence and history in Redis. A stored member is <c>"&lt;sequence&gt;|&lt;draft json&gt;"</c> in a sorted set
 /// scored by sequence, so reads by <c>afterSequence</c> are one range query.
 /// </summary>
-internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IOptions<HistoryOptions> history) : IRoomMessageLog
+internal sealed class RedisRoomMessageLog(RedisGateway redis, RedisKeys keys, IOptions<HistoryOptions> history, IOptions<LimitsOptions> limits) : IRoomMessageLog
 {
     private readonly int _capacity = history.Value.MaxMessagesPerRoom;
+    private readonly int _rate = limits.Value.MessagesPerSecondPerUserPerRoom;
 
-    public async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, CancellationToken cancellationToken)
+    public async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken)
     {
+        // Admission and append are one script: a send is one round trip, and a connection's sends, issued in the order
+        // they arrive, are stored in that order.
         var result = await redis.WriteAsync("message.append", db => db.ScriptEvaluateAsync(
             RedisScripts.AppendMessage,
-            [keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId), keys.MessageIds(roomId), keys.MessageIdOrder(roomId), keys.RoomConnections(roomId)],
-            [JsonSerializer.Serialize(draft), _capacity, draft.RetryKey() ?? string.Empty]), cancellationToken);
+            [
+                keys.Room(roomId), keys.Sequence(roomId), keys.History(roomId), keys.MessageIds(roomId), keys.MessageIdOrder(roomId),
+                keys.RoomConnections(roomId), keys.MessageBudget(roomId, draft.SenderId),
+            ],
+            [JsonSerializer.Serialize(draft), _capacity, draft.RetryKey() ?? string.Empty, admitConnectionId ?? string.Empty, _rate, _rate * 2]),
+            cancellationToken);
         var parts = (RedisResult[])result!;
         var sequence = (long)parts[0];
-        if (sequence < 0)
+        switch (sequence)
         {
-            throw HubsErrorException.RoomNotFound();
+            case -1 when admitConnectionId is null:
+                throw HubsErrorException.RoomNotFound();
+            case -1 or -2:
+                throw new SendRefusedException(SendAdmission.NotJoined);
+            case -3:
+                throw new SendRefusedException(SendAdmission.RateLimited);
         }
 
         // The recipient count comes with the append, so a send costs no extra read for it.

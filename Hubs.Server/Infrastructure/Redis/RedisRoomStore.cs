@@ -5,7 +5,11 @@ using StackExchange.Redis;
 namespace Hubs.Server.Infrastructure.Redis;
 
 /// <summary>Rooms, invites and kicks in Redis, shared by every node.</summary>
-internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys) : IRoomStore
+/// <remarks>
+/// Every change publishes the room id on <see cref="RedisKeys.RoomChanges"/> inside its script, for the other nodes'
+/// cached views, and drops this node's entry before it returns.
+/// </remarks>
+internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys, CachedRoomViews views) : IRoomStore
 {
     public Task<bool> TryCreateAsync(RoomRecord room, CancellationToken cancellationToken) =>
         redis.WriteAsync("room.create", async db => (long)await db.ScriptEvaluateAsync(
@@ -37,13 +41,14 @@ internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys) : IRoom
         }, cancellationToken);
 
     public Task<bool> TryUpdateAsync(RoomRecord room, CancellationToken cancellationToken) =>
-        redis.WriteAsync("room.update", db => db.StringSetAsync(keys.Room(room.RoomId), Serialize(room), when: When.Exists), cancellationToken);
+        ChangeAsync("room.update", room.RoomId, db => db.ScriptEvaluateAsync(
+            RedisScripts.UpdateRoom, [keys.Room(room.RoomId)], [Serialize(room), room.RoomId, keys.RoomChangesName]), cancellationToken);
 
     public Task<bool> DeleteAsync(string roomId, CancellationToken cancellationToken) =>
-        redis.WriteAsync("room.delete", async db => (long)await db.ScriptEvaluateAsync(
+        ChangeAsync("room.delete", roomId, db => db.ScriptEvaluateAsync(
             RedisScripts.DeleteRoom,
             [keys.Room(roomId), keys.Invites(roomId), keys.Kicks(roomId), keys.Sequence(roomId), keys.History(roomId), keys.Rooms, keys.MessageIds(roomId), keys.MessageIdOrder(roomId)],
-            [roomId]) == 1, cancellationToken);
+            [roomId, keys.RoomChangesName]), cancellationToken);
 
     public Task<bool> InviteAsync(string roomId, string userId, CancellationToken cancellationToken) =>
         MoveGrantAsync("room.invite", roomId, keys.Invites(roomId), keys.Kicks(roomId), userId, cancellationToken);
@@ -52,8 +57,8 @@ internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys) : IRoom
         MoveGrantAsync("room.kick", roomId, keys.Kicks(roomId), keys.Invites(roomId), userId, cancellationToken);
 
     public Task<bool> RevokeInviteAsync(string roomId, string userId, CancellationToken cancellationToken) =>
-        redis.WriteAsync("room.revoke", async db => (long)await db.ScriptEvaluateAsync(
-            RedisScripts.RevokeInvite, [keys.Room(roomId), keys.Invites(roomId)], [userId]) == 1, cancellationToken);
+        ChangeAsync("room.revoke", roomId, db => db.ScriptEvaluateAsync(
+            RedisScripts.RevokeInvite, [keys.Room(roomId), keys.Invites(roomId)], [userId, roomId, keys.RoomChangesName]), cancellationToken);
 
     public Task<IReadOnlyList<string>> GetInvitesAsync(string roomId, CancellationToken cancellationToken) =>
         redis.ReadAsync("room.invites", async db =>
@@ -61,8 +66,21 @@ internal sealed class RedisRoomStore(RedisGateway redis, RedisKeys keys) : IRoom
             cancellationToken);
 
     private Task<bool> MoveGrantAsync(string operation, string roomId, RedisKey add, RedisKey remove, string userId, CancellationToken cancellationToken) =>
-        redis.WriteAsync(operation, async db => (long)await db.ScriptEvaluateAsync(
-            RedisScripts.MoveGrant, [keys.Room(roomId), add, remove], [userId]) == 1, cancellationToken);
+        ChangeAsync(operation, roomId, db => db.ScriptEvaluateAsync(
+            RedisScripts.MoveGrant, [keys.Room(roomId), add, remove], [userId, roomId, keys.RoomChangesName]), cancellationToken);
+
+    /// <summary>A change script answering 1 when it changed the room; this node's cached view goes either way.</summary>
+    private async Task<bool> ChangeAsync(string operation, string roomId, Func<IDatabase, Task<RedisResult>> script, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await redis.WriteAsync(operation, async db => (long)await script(db) == 1, cancellationToken);
+        }
+        finally
+        {
+            views.Invalidate(roomId);
+        }
+    }
 
     private static string Serialize(RoomRecord room) => JsonSerializer.Serialize(room);
 

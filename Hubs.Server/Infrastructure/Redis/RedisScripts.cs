@@ -18,6 +18,11 @@ internal static class RedisScripts
         return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]) }
         """;
 
+    /// <summary>KEYS: room, invites, kicks, room users. ARGV: userId. {json or nil, invited, kicked, members}.</summary>
+    public const string GetRoomView = """
+        return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]), redis.call('HLEN', KEYS[4]) }
+        """;
+
     /// <summary>KEYS: rooms. ARGV: userId, key prefix. Flat {json, invited, kicked, …} for every room.</summary>
     public const string ListRooms = """
         local out = {}
@@ -33,38 +38,66 @@ internal static class RedisScripts
         return out
         """;
 
-    /// <summary>KEYS: room, invites, kicks, seq, history, rooms, message ids, message id order. ARGV: roomId. 1 when deleted.</summary>
+    /// <summary>
+    /// KEYS: room, invites, kicks, seq, history, rooms, message ids, message id order. ARGV: roomId, room-changes
+    /// channel. 1 when deleted.
+    /// </summary>
     public const string DeleteRoom = """
         if redis.call('DEL', KEYS[1]) == 0 then return 0 end
         redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[7], KEYS[8])
         redis.call('SREM', KEYS[6], ARGV[1])
-        return 1
-        """;
-
-    /// <summary>KEYS: room, add-to set, remove-from set. ARGV: userId. Invite (add invite, lift kick) or kick (the reverse).</summary>
-    public const string MoveGrant = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        redis.call('SADD', KEYS[2], ARGV[1])
-        redis.call('SREM', KEYS[3], ARGV[1])
-        return 1
-        """;
-
-    /// <summary>KEYS: room, invites. ARGV: userId.</summary>
-    public const string RevokeInvite = """
-        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        redis.call('SREM', KEYS[2], ARGV[1])
+        redis.call('PUBLISH', ARGV[2], ARGV[1])
         return 1
         """;
 
     /// <summary>
-    /// KEYS: room, seq, history, message ids, message id order, room conns. ARGV: draft json, history size, sender's
-    /// message id field ('' for none). Sequence, store and trim as one step, so the sequence is gapless cluster-wide
-    /// under concurrent senders. {-1} when the room no longer exists; {sequence, 'd', stored member} when the sender
-    /// already sent this id and the message is still in the history (nothing stored); {sequence, 'n', connections in
-    /// the room} for a new message. Ids of trimmed messages are dropped with them.
+    /// KEYS: room, add-to set, remove-from set. ARGV: userId, roomId, room-changes channel. Invite (add invite, lift
+    /// kick) or kick (the reverse).
+    /// </summary>
+    public const string MoveGrant = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('SADD', KEYS[2], ARGV[1])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        redis.call('PUBLISH', ARGV[3], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>KEYS: room, invites. ARGV: userId, roomId, room-changes channel.</summary>
+    public const string RevokeInvite = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('SREM', KEYS[2], ARGV[1])
+        redis.call('PUBLISH', ARGV[3], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: room, seq, history, message ids, message id order, room conns, sender's budget. ARGV: draft json, history
+    /// size, sender's message id field ('' for none), sending connection ('' for a service post, which is not
+    /// admitted), tokens per second, burst. Admission, sequence, store and trim as one step, so the sequence is gapless
+    /// cluster-wide under concurrent senders and a send costs one round trip. {-1} when the room no longer exists;
+    /// {-2} when the connection is not in the room (no token spent); {-3} when the sender's budget in the room is
+    /// spent; {sequence, 'd', stored member} when the sender already sent this id and the message is still in the
+    /// history (nothing stored); {sequence, 'n', connections in the room} for a new message. Ids of trimmed messages
+    /// are dropped with them. The bucket is timed by Redis's own clock so that nodes' clocks do not matter, and its key
+    /// expires once it would be full again, so idle users leave nothing behind.
     /// </summary>
     public const string AppendMessage = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return {-1} end
+        if ARGV[4] ~= '' then
+          if redis.call('HEXISTS', KEYS[6], ARGV[4]) == 0 then return {-2} end
+          local rate, burst = tonumber(ARGV[5]), tonumber(ARGV[6])
+          local time = redis.call('TIME')
+          local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+          local state = redis.call('HMGET', KEYS[7], 't', 'ts')
+          local tokens, stamp = tonumber(state[1]), tonumber(state[2])
+          if not tokens then tokens, stamp = burst, now end
+          tokens = math.min(burst, tokens + (now - stamp) * rate / 1000)
+          local admitted = tokens >= 1
+          if admitted then tokens = tokens - 1 end
+          redis.call('HSET', KEYS[7], 't', tostring(tokens), 'ts', now)
+          redis.call('PEXPIRE', KEYS[7], math.ceil((burst - tokens) / rate * 1000) + 1000)
+          if not admitted then return {-3} end
+        end
         local id = ARGV[3]
         if id ~= '' then
           local seen = redis.call('HGET', KEYS[4], id)
@@ -93,6 +126,13 @@ internal static class RedisScripts
         return {s, 'n', redis.call('HLEN', KEYS[6])}
         """;
 
+    /// <summary>KEYS: room. ARGV: json, roomId, room-changes channel. 1 when replaced, 0 when the room no longer exists.</summary>
+    public const string UpdateRoom = """
+        if redis.call('SET', KEYS[1], ARGV[1], 'XX') == false then return 0 end
+        redis.call('PUBLISH', ARGV[3], ARGV[2])
+        return 1
+        """;
+
     /// <summary>KEYS: user conns, node conns. ARGV: connectionId, cap, userId. 1 when admitted under the cluster-wide cap.</summary>
     public const string Connect = """
         if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
@@ -112,8 +152,9 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, userId, entry json, maxMembers, roomId,
-    /// maxRoomsPerConnection. {status, firstOfUser}: status 0 joined, 1 already joined, 2 room full, 3 too many rooms.
-    /// First of user is decided here, once (T18).
+    /// maxRoomsPerConnection, room-changes channel. {status, firstOfUser}: status 0 joined, 1 already joined, 2 room
+    /// full, 3 too many rooms. First of user is decided here, once (T18); it changes the member count, which every
+    /// node's cached view hears of.
     /// </summary>
     public const string Join = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0} end
@@ -124,12 +165,14 @@ internal static class RedisScripts
         redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
         redis.call('SADD', KEYS[3], ARGV[5])
         if count then return {0, 0} end
+        redis.call('PUBLISH', ARGV[7], ARGV[5])
         return {0, 1}
         """;
 
     /// <summary>
-    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId. {entry json, lastOfUser} or nil
-    /// when the connection was not in the room. Last of user is decided here, once.
+    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId, room-changes channel. {entry json,
+    /// lastOfUser} or nil when the connection was not in the room. Last of user is decided here, once; it changes the
+    /// member count.
     /// </summary>
     public const string Leave = """
         local entry = redis.call('HGET', KEYS[1], ARGV[1])
@@ -139,6 +182,7 @@ internal static class RedisScripts
         local user = cjson.decode(entry)['u']
         if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
           redis.call('HDEL', KEYS[2], user)
+          redis.call('PUBLISH', ARGV[3], ARGV[2])
           return {entry, 1}
         end
         return {entry, 0}
@@ -156,26 +200,5 @@ internal static class RedisScripts
           end
         end
         return rooms
-        """;
-
-    /// <summary>
-    /// KEYS: room conns, bucket. ARGV: connectionId, tokens per second, burst. 0 when the connection is not in the
-    /// room (no token spent), 1 when a token was taken, 2 when the budget is spent. The bucket key expires once it
-    /// would be full again, so idle users leave nothing behind.
-    /// </summary>
-    public const string AdmitSend = """
-        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-        local rate, burst = tonumber(ARGV[2]), tonumber(ARGV[3])
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        local state = redis.call('HMGET', KEYS[2], 't', 'ts')
-        local tokens, stamp = tonumber(state[1]), tonumber(state[2])
-        if not tokens then tokens, stamp = burst, now end
-        tokens = math.min(burst, tokens + (now - stamp) * rate / 1000)
-        local admitted = 2
-        if tokens >= 1 then tokens = tokens - 1; admitted = 1 end
-        redis.call('HSET', KEYS[2], 't', tostring(tokens), 'ts', now)
-        redis.call('PEXPIRE', KEYS[2], math.ceil((burst - tokens) / rate * 1000) + 1000)
-        return admitted
         """;
 }

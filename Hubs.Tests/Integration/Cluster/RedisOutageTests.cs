@@ -73,7 +73,7 @@ public sealed class RedisOutageTests : ClusterFixture
             Assert.That(history.Select(m => m.Text), Is.EqualTo(new[] { "kept 1", "kept 2", "kept 3", "kept 4", "kept 5", "after outage" }),
                 "every acknowledged message survived");
             Assert.That(Nodes[0].Logs.Lines.Where(l => l.Category.EndsWith("RedisGateway")).Select(l => l.Message),
-                Has.Some.Match(@"^Redis send\.admit failed: "), "the failure is logged with its operation");
+                Has.Some.Match(@"^Redis message\.append failed: "), "the failure is logged with its operation");
         });
     }
 }

@@ -86,6 +86,7 @@ public sealed class RoomHubFilterTests
         var (filter, services) = CreateFilter(time);
         var context = new TestCallerContext(new ClaimsPrincipal(new ClaimsIdentity()));
         context.Items[typeof(HubsUser)] = new HubsUser("alice", "Alice", [], null);
+        ConnectionInvocations.Attach(context);
         var method = typeof(RoomHub).GetMethod(nameof(RoomHub.ListRooms))!;
         using var scope = services.CreateScope();
 
@@ -105,13 +106,14 @@ public sealed class RoomHubFilterTests
             .AddScoped<RoomInvocation>()
             .BuildServiceProvider();
         var presence = new InMemoryPresenceTracker();
+        var rooms = new InMemoryRoomStore();
         var filter = new RoomHubFilter(
             new HubArgumentRules(new LimitsOptions()),
-            new InMemoryRoomStore(),
+            rooms,
+            new StoreRoomViews(rooms, presence),
             presence,
             new InvocationRateLimiter(
                 Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
-            new InMemorySendAdmission(presence, Microsoft.Extensions.Options.Options.Create(new LimitsOptions())),
             new NodeDrain(Microsoft.Extensions.Options.Options.Create(new DrainOptions()), services.GetRequiredService<HubsMetrics>(), time, NullLogger<NodeDrain>.Instance),
             new AuditTrail(
                 new InMemoryAuditStore(Microsoft.Extensions.Options.Options.Create(new AuditOptions())), services.GetRequiredService<HubsMetrics>(), time, NullLoggerFactory.Instance),

@@ -1,4 +1,6 @@
 using Hubs.Server.Options;
+using Hubs.Server.Presence;
+using Hubs.Server.RateLimiting;
 using Hubs.Server.Rooms;
 
 namespace Hubs.Tests.Unit.Rooms;
@@ -10,7 +12,9 @@ public sealed class InMemoryRoomMessageLogTests
     private InMemoryRoomMessageLog _log = null!;
 
     [SetUp]
-    public void NewLog() => _log = new(Microsoft.Extensions.Options.Options.Create(new HistoryOptions { MaxMessagesPerRoom = Window }));
+    public void NewLog() => _log = new(
+        Microsoft.Extensions.Options.Options.Create(new HistoryOptions { MaxMessagesPerRoom = Window }),
+        new InMemorySendAdmission(new InMemoryPresenceTracker(), Microsoft.Extensions.Options.Options.Create(new LimitsOptions())));
 
     [Test]
     public async Task SameSenderSameId_SecondAppendReturnsTheOriginalAndStoresNothing()
@@ -84,5 +88,5 @@ public sealed class InMemoryRoomMessageLogTests
     }
 
     private Task<AppendResult> AppendAsync(string room, string sender, string text, string? clientMessageId) =>
-        _log.AppendAsync(room, new MessageDraft(sender, sender, text, DateTimeOffset.UtcNow, clientMessageId), default);
+        _log.AppendAsync(room, new MessageDraft(sender, sender, text, DateTimeOffset.UtcNow, clientMessageId), admitConnectionId: null, default);
 }
