@@ -10,13 +10,14 @@ internal static class TelemetryServiceCollectionExtensions
     {
         services.AddSingleton<HubsMetrics>();
         var otel = services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics.AddMeter(HubsMetrics.MeterName).AddAspNetCoreInstrumentation())
-            .WithTracing(tracing => tracing.AddSource(HubsMetrics.ActivitySourceName).AddAspNetCoreInstrumentation());
+            .WithMetrics(metrics => metrics.AddMeter(HubsMetrics.MeterName).AddAspNetCoreInstrumentation());
 
-        // Export only where a collector is configured; otherwise the SDK just feeds in-process listeners.
+        // Export only where a collector is configured. Traces are only recorded then: a listener that nobody reads would
+        // make every invocation and every request (each WebSocket's for its whole life) carry an Activity for nothing.
         if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            otel.WithTracing(tracing => tracing.AddSource(HubsMetrics.ActivitySourceName).AddAspNetCoreInstrumentation())
+                .UseOtlpExporter();
         }
 
         return services;
