@@ -117,8 +117,13 @@ async function signIn(name, roles) {
   client = new HubsClient({ url: `${location.origin}/hubs/rooms`, accessTokenProvider: () => devToken(name, roles) });
   client.onStateChanged((s) => ($("state").textContent = `${me} · ${s.current}`));
   client.onMessageReceived(showMessage);
-  client.onUserJoined(() => attempt(refreshMembers));
-  client.onUserLeft(() => attempt(refreshMembers));
+  // A join or leave changes the member list and the room's count in the room list.
+  const refreshAll = () => attempt(async () => {
+    await refreshMembers();
+    await refreshRooms();
+  });
+  client.onUserJoined(refreshAll);
+  client.onUserLeft(refreshAll);
   client.onPresenceChanged(() => attempt(refreshMembers));
   client.onRoomUpdated((room) => {
     if (current?.roomId === room.roomId) {

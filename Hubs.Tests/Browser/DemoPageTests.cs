@@ -46,6 +46,7 @@ public sealed class DemoPageTests
 
         // Presence: each sees the other in the member list.
         await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("online");
+        await Expect(alice.GetByTestId("room-secret")).ToContainTextAsync("PRIVATE · 2");
         await Expect(bob.GetByTestId("member-alice")).ToBeVisibleAsync();
 
         // Chat both ways, and the typing indicator.
@@ -70,6 +71,11 @@ public sealed class DemoPageTests
         await Expect(bob.GetByTestId("notice")).ToContainTextAsync("removed from secret: kicked");
         await Expect(alice.GetByTestId("member-bob")).ToHaveCountAsync(0);
         await BrowserSession.ScreenshotAsync(bob, "demo-kicked");
+
+        // On a phone the three panels stack, with nothing to scroll sideways.
+        await alice.SetViewportSizeAsync(390, 844);
+        Assert.That(await alice.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), Is.True, "fits a phone's width");
+        await BrowserSession.ScreenshotAsync(alice, "demo-phone");
 
         Assert.That(sockets, Has.Count.GreaterThanOrEqualTo(2), "each page opened a WebSocket");
         Assert.Multiple(() =>
