@@ -15,6 +15,7 @@ public sealed partial class TypeScriptClientTests
 
     [TestCase("client.test.mjs", 5)]
     [TestCase("reconnect.test.mjs", 1)]
+    [TestCase("recovery.test.mjs", 1)]
     [TestCase("delivery.test.mjs", 5)]
     public async Task NodeTests_PassAgainstTheRealServer(string file, int tests)
     {
