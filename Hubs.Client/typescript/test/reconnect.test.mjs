@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HubsClient, RoomPermission } from "../dist/index.js";
-import { deployment, devToken, until } from "./server.mjs";
+import { deployment, devToken, heldTokens, until } from "./server.mjs";
 
 // Without Redis it is skipped on a developer's machine, and fails under CI.
 const skip = !process.env.HUBS_REDIS && !process.env.CI && "needs HUBS_REDIS";
@@ -16,19 +16,13 @@ test("reconnect after a server restart rejoins and recovers every message exactl
   const hubUrl = server.hubUrl;
   const token = (sub) => () => devToken(`http://127.0.0.1:${port}`, sub);
 
-  // The follower's reconnects wait for this gate, opened once messages were sent while it was away.
-  let openGate;
-  const gate = new Promise((resolve) => (openGate = resolve));
-  let away = false;
-  const followerToken = async () => {
-    if (away) await gate;
-    return devToken(`http://127.0.0.1:${port}`, "ts-follower");
-  };
+  // The follower's reconnects wait until messages were sent while it was away.
+  const followerToken = heldTokens(() => devToken(`http://127.0.0.1:${port}`, "ts-follower"));
   // The follower connects as a browser does: a fresh single-use ticket before every (re)connect.
   const tickets = [];
   const follower = new HubsClient({
     url: hubUrl,
-    accessTokenProvider: followerToken,
+    accessTokenProvider: followerToken.provider,
     useTickets: true,
     fetch: async (url, init) => {
       const response = await fetch(url, init);
@@ -53,7 +47,7 @@ test("reconnect after a server restart rejoins and recovers every message exactl
     for (let i = 1; i <= 3; i++) await sender.sendMessage({ roomId: "ts-restart", text: `before ${i}` });
     await until(() => sequences.length === 3, 10_000, "the first three messages");
 
-    away = true;
+    followerToken.hold();
     await server.kill();
     await until(() => follower.state === "Reconnecting" && sender.state === "Reconnecting", 10_000, "both clients see the drop");
     // A send while the server is down waits for the reconnect and goes through then.
@@ -65,7 +59,7 @@ test("reconnect after a server restart rejoins and recovers every message exactl
     assert.equal(sender.state, "Connected");
     for (let i = 5; i <= 6; i++) await sender.sendMessage({ roomId: "ts-restart", text: `while away ${i}` });
     assert.notEqual(follower.state, "Connected", "the follower was still away while 4..6 were sent");
-    openGate();
+    followerToken.release();
 
     await until(() => follower.state === "Connected", 20_000, "the follower reconnects");
     await sender.sendMessage({ roomId: "ts-restart", text: "after" });

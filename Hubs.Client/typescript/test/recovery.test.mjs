@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { HubsClient, RoomPermission } from "../dist/index.js";
-import { deployment, devToken, until } from "./server.mjs";
+import { deployment, devToken, heldTokens, until } from "./server.mjs";
 
 // Without Redis it is skipped on a developer's machine, and fails under CI.
 const skip = !process.env.HUBS_REDIS && !process.env.CI && "needs HUBS_REDIS";
@@ -15,17 +15,9 @@ test("a recovery beyond the history window is reported with what was missed", { 
   const port = server.port;
   const token = (sub) => devToken(`http://127.0.0.1:${port}`, sub);
 
-  let openGate;
-  const gate = new Promise((resolve) => (openGate = resolve));
-  let away = false;
+  const followerToken = heldTokens(() => token("ts-late"));
   const options = { url: server.hubUrl, initialReconnectDelayMs: 50, maxReconnectDelayMs: 200 };
-  const follower = new HubsClient({
-    ...options,
-    accessTokenProvider: async () => {
-      if (away) await gate;
-      return token("ts-late");
-    },
-  });
+  const follower = new HubsClient({ ...options, accessTokenProvider: followerToken.provider });
   const sender = new HubsClient({ ...options, accessTokenProvider: () => token("ts-busy") });
   const sequences = [];
   const incomplete = [];
@@ -40,7 +32,7 @@ test("a recovery beyond the history window is reported with what was missed", { 
     await sender.sendMessage({ roomId: "ts-window", text: "seen" });
     await until(() => sequences.length === 1, 10_000, "the first message");
 
-    away = true;
+    followerToken.hold();
     await server.kill();
     await until(() => follower.state === "Reconnecting" && sender.state === "Reconnecting", 10_000, "both clients see the drop");
     server = await cluster.start(port);
@@ -48,7 +40,7 @@ test("a recovery beyond the history window is reported with what was missed", { 
 
     // Five while the follower is away; the server keeps the last three (4, 5, 6), so 2 and 3 are gone.
     for (let i = 2; i <= 6; i++) await sender.sendMessage({ roomId: "ts-window", text: `missed or kept ${i}` });
-    openGate();
+    followerToken.release();
     await until(() => follower.state === "Connected", 20_000, "the follower reconnects");
     await sender.sendMessage({ roomId: "ts-window", text: "after" });
     await until(() => sequences.includes(7), 10_000, "message 7");

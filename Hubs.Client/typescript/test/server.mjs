@@ -89,6 +89,26 @@ export function nextEvent(register, predicate = () => true, ms = 10_000) {
   });
 }
 
+/**
+ * A token provider whose answers can be held back: after `hold()`, (re)connects wait until `release()`, so that a
+ * client stays away while the test sends what it must recover.
+ */
+export function heldTokens(provide) {
+  let held = false;
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  return {
+    provider: async () => {
+      if (held) await gate;
+      return provide();
+    },
+    hold: () => {
+      held = true;
+    },
+    release: () => release(),
+  };
+}
+
 /** Polls `condition` until it holds, within `ms`. */
 export async function until(condition, ms = 10_000, what = "condition") {
   const deadline = Date.now() + ms;
