@@ -77,9 +77,13 @@ async function refreshMembers() {
 
 function showMessage(message) {
   if (!current || message.roomId !== current.roomId) return;
+  // History and live messages meet while a room opens: each is shown once, in sequence order.
+  const list = $("messages");
+  if ([...list.children].some((el) => Number(el.dataset.sequence) === message.sequence)) return;
   const li = item(`${message.senderName}: ${message.text}`, `message-${message.sequence}`);
+  li.dataset.sequence = String(message.sequence);
   li.title = new Date(message.sentAt).toLocaleString();
-  $("messages").append(li);
+  list.insertBefore(li, [...list.children].find((el) => Number(el.dataset.sequence) > message.sequence) ?? null);
   li.scrollIntoView({ block: "nearest" });
 }
 
@@ -89,9 +93,7 @@ async function openRoom(roomId) {
   current = result.room;
   $("room-title").textContent = `${current.displayName} (${current.permission})`;
   $("messages").replaceChildren();
-  const last = result.lastSequence ?? Number.MAX_SAFE_INTEGER;
-  const history = await client.getHistory({ roomId, limit: 50 });
-  history.filter((m) => m.sequence <= last).forEach(showMessage);
+  (await client.getHistory({ roomId, limit: 50 })).forEach(showMessage);
   $("text").disabled = $("send-form").querySelector("button").disabled = false;
   $("owner-tools").hidden = current.ownerId !== me;
   $("permission").value = current.permission;
@@ -115,8 +117,13 @@ async function signIn(name, roles) {
   client = new HubsClient({ url: `${location.origin}/hubs/rooms`, accessTokenProvider: () => devToken(name, roles) });
   client.onStateChanged((s) => ($("state").textContent = `${me} · ${s.current}`));
   client.onMessageReceived(showMessage);
-  client.onUserJoined(() => attempt(refreshMembers));
-  client.onUserLeft(() => attempt(refreshMembers));
+  // A join or leave changes the member list and the room's count in the room list.
+  const refreshAll = () => attempt(async () => {
+    await refreshMembers();
+    await refreshRooms();
+  });
+  client.onUserJoined(refreshAll);
+  client.onUserLeft(refreshAll);
   client.onPresenceChanged(() => attempt(refreshMembers));
   client.onRoomUpdated((room) => {
     if (current?.roomId === room.roomId) {
@@ -136,6 +143,7 @@ async function signIn(name, roles) {
     void attempt(refreshRooms);
   });
   await client.start();
+  $("status").hidden = false;
   $("signin").hidden = true;
   $("app").hidden = false;
   await refreshRooms();
@@ -146,6 +154,8 @@ $("signin-form").onsubmit = (e) => {
   const roles = $("roles").value.split(",").map((r) => r.trim()).filter(Boolean);
   void attempt(() => signIn($("name").value.trim(), roles));
 };
+
+$("status").onchange = () => attempt(() => client.setStatus($("status").value));
 
 $("create-form").onsubmit = (e) => {
   e.preventDefault();

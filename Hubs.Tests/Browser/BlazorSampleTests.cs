@@ -43,6 +43,11 @@ public sealed class BlazorSampleTests
         await dave.GetByTestId("send").ClickAsync();
         await Expect(carol.GetByTestId("messages")).ToContainTextAsync("dave: hello from dave");
         await BrowserSession.ScreenshotAsync(carol, "blazor-chat");
+        Assert.Multiple(() =>
+        {
+            Assert.That(hubs.ErrorLines, Is.Empty, "Hubs logged no error");
+            Assert.That(sample.ErrorLines, Is.Empty, "the sample logged no error");
+        });
     }
 
     private static async Task<IPage> SignedInAsync(BrowserSession browser, string url, string name)

@@ -7,8 +7,9 @@ namespace Hubs.Tests.Browser;
 
 /// <summary>
 /// The demo page in a real headless Chromium, two pages as two users, against the real server (one node, Development):
-/// a PRIVATE room, an invite, chat both ways, typing and presence, and a kick whose reason the removed user sees. The
-/// WebSocket URLs carry a single-use ticket, never the JWT.
+/// a PRIVATE room, an invite, history on join, chat both ways in order, typing and presence (online, then away), and a
+/// kick whose reason the removed user sees; the server logs no error. The WebSocket URLs carry a single-use ticket,
+/// never the JWT.
 /// </summary>
 [NonParallelizable]
 public sealed class DemoPageTests
@@ -37,11 +38,15 @@ public sealed class DemoPageTests
         await alice.GetByTestId("invitee").FillAsync("bob");
         await alice.GetByTestId("invite").ClickAsync();
         await Expect(alice.GetByTestId("notice")).ToContainTextAsync("invited bob");
+        await SendAsync(alice, "before you came");
+        await Expect(alice.GetByTestId("messages")).ToContainTextAsync("alice: before you came");
         await bob.GetByTestId("join").ClickAsync();
         await Expect(bob.GetByTestId("room-title")).ToContainTextAsync("secret");
+        await Expect(bob.GetByTestId("messages")).ToContainTextAsync("alice: before you came");
 
         // Presence: each sees the other in the member list.
         await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("online");
+        await Expect(alice.GetByTestId("room-secret")).ToContainTextAsync("PRIVATE · 2");
         await Expect(bob.GetByTestId("member-alice")).ToBeVisibleAsync();
 
         // Chat both ways, and the typing indicator.
@@ -52,6 +57,12 @@ public sealed class DemoPageTests
         await bob.GetByTestId("text").FillAsync("hello alice");
         await bob.GetByTestId("send").ClickAsync();
         await Expect(alice.GetByTestId("messages")).ToContainTextAsync("bob: hello alice");
+        string[] conversation = ["alice: before you came", "alice: hello bob", "bob: hello alice"];
+        await Expect(bob.GetByTestId("messages").Locator("li")).ToHaveTextAsync(conversation);
+
+        // Live presence: Bob steps away, Alice's member list says so.
+        await bob.GetByTestId("status").SelectOptionAsync("away");
+        await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("away");
         await BrowserSession.ScreenshotAsync(alice, "demo-owner-chat");
         await BrowserSession.ScreenshotAsync(bob, "demo-guest-chat");
 
@@ -60,6 +71,11 @@ public sealed class DemoPageTests
         await Expect(bob.GetByTestId("notice")).ToContainTextAsync("removed from secret: kicked");
         await Expect(alice.GetByTestId("member-bob")).ToHaveCountAsync(0);
         await BrowserSession.ScreenshotAsync(bob, "demo-kicked");
+
+        // On a phone the three panels stack, with nothing to scroll sideways.
+        await alice.SetViewportSizeAsync(390, 844);
+        Assert.That(await alice.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= window.innerWidth"), Is.True, "fits a phone's width");
+        await BrowserSession.ScreenshotAsync(alice, "demo-phone");
 
         Assert.That(sockets, Has.Count.GreaterThanOrEqualTo(2), "each page opened a WebSocket");
         Assert.Multiple(() =>
@@ -71,6 +87,8 @@ public sealed class DemoPageTests
                 Assert.That(token, Does.Not.Contain('.').And.Not.StartWith("eyJ"), "a ticket (no dots), not a JWT, is in the WebSocket URL");
                 Assert.That(token, Has.Length.GreaterThanOrEqualTo(40));
             }
+
+            Assert.That(server.ErrorLines, Is.Empty, "the server logged no error");
         });
     }
 

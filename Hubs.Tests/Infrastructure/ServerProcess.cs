@@ -19,6 +19,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public string Output => string.Join("\n", _output);
 
+    /// <summary>The console logger's error and critical lines so far (<c>fail:</c>, <c>crit:</c>).</summary>
+    public IReadOnlyList<string> ErrorLines =>
+        _output.Where(line => line.StartsWith("fail:", StringComparison.Ordinal) || line.StartsWith("crit:", StringComparison.Ordinal)).ToArray();
+
     /// <summary>
     /// Starts the server; on <paramref name="port"/> when given (a restart on the same address), else on a free one.
     /// Another app (a sample) when <paramref name="dll"/> is given, run from <paramref name="workingDirectory"/>.

@@ -11,6 +11,13 @@ namespace Hubs.Samples.Blazor;
 public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClientFactory http) : IAsyncDisposable
 {
     private readonly List<IDisposable> _subscriptions = [];
+
+    // Messages arrive on Hubs' threads while the circuit renders: the list is replaced under the lock, never changed.
+    private readonly Lock _gate = new();
+    private IReadOnlyList<RoomMessage> _messages = [];
+
+    // The room being opened and its live messages that arrived before its history did.
+    private (string RoomId, List<RoomMessage> Held)? _opening;
     private HubsClient? _client;
 
     public event Func<Task>? Changed;
@@ -23,7 +30,16 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
 
     public RoomInfo? Room { get; private set; }
 
-    public List<RoomMessage> Messages { get; } = [];
+    public IReadOnlyList<RoomMessage> Messages
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _messages;
+            }
+        }
+    }
 
     public IReadOnlyList<MemberInfo> Members { get; private set; } = [];
 
@@ -40,9 +56,16 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
         });
         _subscriptions.Add(_client.OnMessageReceived(message => Update(() =>
         {
-            if (message.RoomId == Room?.RoomId)
+            lock (_gate)
             {
-                Messages.Add(message);
+                if (_opening is { } opening && message.RoomId == opening.RoomId)
+                {
+                    opening.Held.Add(message);
+                }
+                else if (message.RoomId == Room?.RoomId)
+                {
+                    _messages = [.. _messages, message];
+                }
             }
         })));
         _subscriptions.Add(_client.OnUserJoined(_ => RefreshMembersAsync()));
@@ -52,7 +75,11 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
             if (removal.RoomId == Room?.RoomId)
             {
                 Room = null;
-                Messages.Clear();
+                lock (_gate)
+                {
+                    _messages = [];
+                }
+
                 Members = [];
                 Notice = $"You were removed from {removal.RoomId}: {removal.Reason}";
             }
@@ -69,12 +96,32 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
 
     public Task OpenRoomAsync(string roomId) => Attempt(async client =>
     {
-        var joined = await client.JoinRoom(roomId);
-        var history = await client.GetHistory(new GetHistoryRequest(roomId, Math.Max(0, joined.LastSequence - 50), 50));
-        Room = joined.Room;
-        Members = joined.Members;
-        Messages.Clear();
-        Messages.AddRange(history);
+        lock (_gate)
+        {
+            _opening = (roomId, []);
+        }
+
+        try
+        {
+            var joined = await client.JoinRoom(roomId);
+            var history = await client.GetHistory(new GetHistoryRequest(roomId, Math.Max(0, joined.LastSequence - 50), 50));
+            lock (_gate)
+            {
+                Room = joined.Room;
+                Members = joined.Members;
+
+                // Live messages that came while the history was on its way follow it, each once.
+                _messages = [.. history.Concat(_opening!.Value.Held).DistinctBy(m => m.Sequence).OrderBy(m => m.Sequence)];
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _opening = null;
+            }
+        }
+
         Notice = null;
         await RefreshRoomsAsync();
     });

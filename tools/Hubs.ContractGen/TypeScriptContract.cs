@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -101,20 +102,39 @@ public static class TypeScriptContract
         ts.Append($"export type {union} = (typeof {type.Name})[keyof typeof {type.Name}];\n");
     }
 
-    private static void WriteRecord(StringBuilder ts, Type type)
+    private static void WriteRecord(StringBuilder ts, Type type) => ts.Append(Interface(type));
+
+    /// <summary>The TypeScript interface of one DTO record, as <see cref="Generate"/> writes it.</summary>
+    public static string Interface(Type type)
     {
+        var ts = new StringBuilder();
         var constructor = type.GetConstructors().OrderByDescending(c => c.GetParameters().Length).First();
         ts.Append('\n');
         ts.Append($"export interface {type.Name} {{\n");
-        foreach (var parameter in constructor.GetParameters())
+        var parameters = constructor.GetParameters();
+        foreach (var parameter in parameters)
         {
-            var property = type.GetProperty(parameter.Name!, BindingFlags.Public | BindingFlags.Instance)!;
-            var nullable = IsNullable(property);
-            var optional = parameter.HasDefaultValue ? "?" : string.Empty;
-            ts.Append($"  {JsonNamingPolicy.CamelCase.ConvertName(property.Name)}{optional}: {TypeOf(property.PropertyType)}{(nullable ? " | null" : string.Empty)};\n");
+            WriteMember(ts, type.GetProperty(parameter.Name!, BindingFlags.Public | BindingFlags.Instance)!, parameter.HasDefaultValue);
+        }
+
+        // System.Text.Json writes every public property, so those declared in the record's body are on the wire too;
+        // one with an init accessor and no `required` may be left out of a request.
+        var inConstructor = parameters.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => !inConstructor.Contains(p.Name))
+            .OrderBy(p => p.MetadataToken))
+        {
+            WriteMember(ts, property, property.CanWrite && property.GetCustomAttribute<RequiredMemberAttribute>() is null);
         }
 
         ts.Append("}\n");
+        return ts.ToString();
+    }
+
+    private static void WriteMember(StringBuilder ts, PropertyInfo property, bool optional)
+    {
+        var nullable = IsNullable(property) ? " | null" : string.Empty;
+        ts.Append($"  {JsonNamingPolicy.CamelCase.ConvertName(property.Name)}{(optional ? "?" : string.Empty)}: {TypeOf(property.PropertyType)}{nullable};\n");
     }
 
     private static void WriteHub(StringBuilder ts)

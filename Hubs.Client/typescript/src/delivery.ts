@@ -6,6 +6,8 @@ export interface RecoveryIncompleteEvent {
   roomId: string;
   firstMissedSequence: number;
   firstAvailableSequence: number;
+  /** How many messages were lost: `firstAvailableSequence - firstMissedSequence`. */
+  missedCount: number;
 }
 
 const historyPage = 200;
@@ -144,6 +146,7 @@ export class RoomDelivery {
               roomId,
               firstMissedSequence: room.last + 1,
               firstAvailableSequence: message.sequence,
+              missedCount: message.sequence - (room.last + 1),
             };
             this.warn(`room ${roomId}: messages ${gap.firstMissedSequence}..${message.sequence - 1} are no longer in history`);
             room.last = message.sequence - 1;

@@ -64,6 +64,10 @@ describe("HubsClient (TypeScript)", () => {
     assert.deepEqual([message.sequence, message.senderId, message.text], [1, "ts-owner", "hello from TypeScript"]);
     assert.equal(typeof message.clientMessageId, "string", "sendMessage assigns a clientMessageId for safe retries");
     assert.deepEqual((await guest.getHistory({ roomId: "ts-room" })).map((m) => m.text), ["hello from TypeScript"]);
+    await owner.sendMessage({ roomId: "ts-room", text: "second", clientMessageId: "ts-second" });
+    await owner.sendMessage({ roomId: "ts-room", text: "third" });
+    const page = await guest.getHistory({ roomId: "ts-room", afterSequence: 1, limit: 1 });
+    assert.deepEqual(page.map((m) => [m.sequence, m.text, m.clientMessageId]), [[2, "second", "ts-second"]], "afterSequence and limit reach the server");
 
     const typing = nextEvent((h) => owner.onUserTyping(h));
     await guest.typing("ts-room");
@@ -108,11 +112,30 @@ describe("HubsClient (TypeScript)", () => {
     await owner.inviteUser("ts-refusals", "ts-refusal-other");
     await other.joinRoom("ts-refusals");
     assert.equal(await refusal(other.kickUser("ts-refusals", "ts-refusal-owner")), ErrorCodes.Forbidden);
+    assert.equal(await refusal(other.getInvites("ts-refusals")), ErrorCodes.Forbidden);
+    assert.equal(await refusal(other.getHistory({ roomId: "ts-refusals", limit: 500 })), ErrorCodes.InvalidArgument);
+
+    await owner.createRoom({ roomId: "ts-full", permission: RoomPermission.Public, maxMembers: 1 });
+    await owner.joinRoom("ts-full");
+    assert.equal(await refusal(other.joinRoom("ts-full")), ErrorCodes.RoomFull);
+    assert.deepEqual(other.joinedRooms, ["ts-refusals"], "a refused join is not followed");
 
     const error = await owner.getRoom("no-such-room").catch((e) => e);
     assert.match(error.message, /^not_found: /);
     assert.ok(error.refId, "the reference id matching the server log is kept");
     assert.doesNotMatch(error.message, /Exception|at |Stack/);
+  });
+
+  test("a token the server refuses fails the start as unauthenticated", async () => {
+    const client = new HubsClient({ url: server.hubUrl, accessTokenProvider: () => "not-a-jwt", useTickets: true });
+    clients.push(client);
+    const error = await client.start().then(
+      () => assert.fail("the start succeeded"),
+      (e) => e,
+    );
+    assert.ok(error instanceof HubsError, `expected a HubsError, got ${error}`);
+    assert.equal(error.code, ErrorCodes.Unauthenticated);
+    assert.equal(client.state, "Disconnected");
   });
 
   test("a backend's notification arrives through onNotified", async () => {

@@ -9,13 +9,13 @@ if (!dll) {
   throw new Error("Set HUBS_SERVER_DLL to a built Hubs.Server.dll (the NUnit TypeScriptClientTests do this).");
 }
 
-/** One deployment: its Redis key prefix survives restarts of its server. */
-export function deployment() {
+/** One deployment: its Redis key prefix survives restarts of its server; `settings` are more environment variables. */
+export function deployment(settings = {}) {
   const prefix = `ts-${randomUUID().slice(0, 8)}`;
-  return { start: (port = 0) => startServer(prefix, port) };
+  return { start: (port = 0) => startServer(prefix, port, settings) };
 }
 
-async function startServer(prefix, port) {
+async function startServer(prefix, port, settings) {
   const env = {
     ...process.env,
     ASPNETCORE_ENVIRONMENT: "Development",
@@ -24,6 +24,7 @@ async function startServer(prefix, port) {
     "Logging__LogLevel__Microsoft.Hosting.Lifetime": "Information",
     Hubs__Limits__ConnectsPerMinutePerAddress: "10000",
     Hubs__Limits__MessagesPerSecondPerUserPerRoom: "200",
+    ...settings,
   };
   if (redis) {
     env.Redis__Configuration = redis;
@@ -86,6 +87,26 @@ export function nextEvent(register, predicate = () => true, ms = 10_000) {
       }
     });
   });
+}
+
+/**
+ * A token provider whose answers can be held back: after `hold()`, (re)connects wait until `release()`, so that a
+ * client stays away while the test sends what it must recover.
+ */
+export function heldTokens(provide) {
+  let held = false;
+  let release;
+  const gate = new Promise((resolve) => (release = resolve));
+  return {
+    provider: async () => {
+      if (held) await gate;
+      return provide();
+    },
+    hold: () => {
+      held = true;
+    },
+    release: () => release(),
+  };
 }
 
 /** Polls `condition` until it holds, within `ms`. */

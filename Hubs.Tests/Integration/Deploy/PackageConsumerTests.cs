@@ -136,7 +136,13 @@ public sealed class PackageConsumerTests
                 ["HUBS_URL"] = new Uri(url, "/hubs/rooms").ToString(),
                 ["HUBS_TOKEN"] = TestTokens.For("npm-user"),
             });
-            Assert.That(output, Does.Contain("sequence=1"));
+            var installed = Path.Combine(app, "node_modules", "@hubs", "client");
+            Assert.Multiple(() =>
+            {
+                Assert.That(output, Does.Contain("sequence=1"));
+                Assert.That(Path.Combine(installed, "dist", "index.d.ts"), Does.Exist, "type declarations");
+                Assert.That(Path.Combine(installed, "README.md"), Does.Exist, "a package README, as the NuGet packages have");
+            });
         }
         finally
         {

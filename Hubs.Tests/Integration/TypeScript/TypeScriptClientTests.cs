@@ -13,8 +13,10 @@ public sealed partial class TypeScriptClientTests
 {
     private static readonly string Package = Path.Combine(Repository.Root, "Hubs.Client", "typescript");
 
-    [TestCase("client.test.mjs", 4)]
+    [TestCase("client.test.mjs", 5)]
     [TestCase("reconnect.test.mjs", 1)]
+    [TestCase("recovery.test.mjs", 1)]
+    [TestCase("delivery.test.mjs", 5)]
     public async Task NodeTests_PassAgainstTheRealServer(string file, int tests)
     {
         RequireBuiltPackage();

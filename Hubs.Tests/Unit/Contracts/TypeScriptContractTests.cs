@@ -50,4 +50,24 @@ public sealed class TypeScriptContractTests
             Assert.That(generated, Does.Contain("  members: MemberInfo[];"));
         });
     }
+
+    [Test]
+    public void Interface_PropertiesOutsideThePrimaryConstructor_AreWritten()
+    {
+        // System.Text.Json puts every public property on the wire, not only the constructor's: a member added to a
+        // record's body must reach the TypeScript contract too, or the drift test above would not notice it.
+        Assert.That(
+            TypeScriptContract.Interface(typeof(ProbeRecord)),
+            Is.EqualTo(
+                "\nexport interface ProbeRecord {\n  roomId: string;\n  note?: string | null;\n  count: number;\n  length: number;\n}\n"));
+    }
+
+    public sealed record ProbeRecord(string RoomId)
+    {
+        public string? Note { get; init; }
+
+        public required int Count { get; init; }
+
+        public int Length => RoomId.Length;
+    }
 }
