@@ -39,6 +39,7 @@ internal static class HubsServerExtensions
     public static WebApplication MapHubsEndpoints(this WebApplication app)
     {
         app.UseHubsConnectionGate();
+        app.UseHubsAdminProblems();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseUserBans();

@@ -4,8 +4,12 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubs.Tests.Integration.Admin;
 
@@ -52,18 +56,78 @@ public sealed class AdminApiTests : ServerFixture
             (TestTokens.For("matrix-user", roles: ["admin", "ops"]), HttpStatusCode.Forbidden),
         };
 
+        var refIds = new List<string>();
         foreach (var (method, template, body) in Endpoints)
         {
             var path = template.Replace("{room}", room, StringComparison.Ordinal).Replace("{user}", "matrix-target", StringComparison.Ordinal);
             foreach (var (token, status) in callers)
             {
                 var response = await SendAsync(new HttpMethod(method), token, path, body is null ? null : JsonContent.Create(body, body.GetType()));
-                Assert.That(response.StatusCode, Is.EqualTo(status), $"{method} {path} as {(token is null ? "nobody" : "a user")}");
+                var problem = await response.Content.ReadAsStringAsync();
+                var what = $"{method} {path} as {(token is null ? "nobody" : "a user")}: {problem}";
+                Assert.That(response.StatusCode, Is.EqualTo(status), what);
+                refIds.Add(AssertProblem(response, problem, status == HttpStatusCode.Unauthorized ? ErrorCodes.Unauthenticated : ErrorCodes.Forbidden, what));
             }
         }
 
         var after = await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room);
-        Assert.That(after.DisplayName, Is.EqualTo("Before"), "nothing ran");
+        var audit = await GetJsonAsync<AuditRecord[]>("/api/audit?limit=1000");
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.DisplayName, Is.EqualTo("Before"), "nothing ran");
+            Assert.That(refIds, Is.Unique);
+            foreach (var refId in refIds)
+            {
+                Assert.That(audit.Count(r => r.RefId == refId), Is.EqualTo(1), $"the denial's audit record carries the ref id {refId} its caller got");
+            }
+        });
+    }
+
+    [Test]
+    public void EveryApiEndpoint_RequiresTheAdminRole_AndIsInTheMatrix()
+    {
+        // Every endpoint the server maps, so that a new one under /api cannot skip the role or the refusal tests above.
+        var endpoints = Server.Services.GetServices<EndpointDataSource>().SelectMany(source => source.Endpoints).OfType<RouteEndpoint>().ToList();
+        var api = endpoints.Where(e => ("/" + e.RoutePattern.RawText?.TrimStart('/')).StartsWith("/api", StringComparison.OrdinalIgnoreCase)).ToList();
+        var described = api.SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} /{e.RoutePattern.RawText!.TrimStart('/')}"));
+        var matrix = Endpoints.Select(e => $"{e.Method} {e.Path.Replace("{room}", "{roomId}", StringComparison.Ordinal).Replace("{user}", "{userId}", StringComparison.Ordinal)}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(api, Is.Not.Empty);
+            Assert.That(described, Is.EquivalentTo(matrix), "the refusal matrix covers every /api endpoint");
+            foreach (var endpoint in api)
+            {
+                var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy);
+                Assert.That(policies, Does.Contain("hubs-admin"), $"{endpoint.DisplayName} requires the admin policy");
+                Assert.That(endpoint.Metadata.GetMetadata<IAllowAnonymous>(), Is.Null, $"{endpoint.DisplayName} allows no anonymous caller");
+            }
+
+            var anonymous = endpoints.Where(e => e.Metadata.GetMetadata<IAuthorizeData>() is null).Select(e => e.RoutePattern.RawText);
+            Assert.That(anonymous, Has.None.StartsWith("/api").And.None.StartsWith("api"), "nothing under /api without authorization");
+        });
+    }
+
+    [Test]
+    public async Task FrameworkRefusals_BadQueryValues_WrongContentType_UnknownPath_AreProblemDetails()
+    {
+        var cases = new (HttpResponseMessage Response, HttpStatusCode Status, string Code)[]
+        {
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?from=not-a-time"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?to=1e99"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?limit=lots"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?limit=0"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Post, AdminToken, "/api/rooms/some-room/messages", new StringContent("hi")), HttpStatusCode.UnsupportedMediaType, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/no-such-endpoint"), HttpStatusCode.NotFound, ErrorCodes.NotFound),
+        };
+
+        foreach (var (response, status, code) in cases)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            var what = $"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri}: {body}";
+            Assert.That(response.StatusCode, Is.EqualTo(status), what);
+            AssertProblem(response, body, code, what);
+        }
     }
 
     [Test]
@@ -336,6 +400,23 @@ public sealed class AdminApiTests : ServerFixture
                 Assert.That(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method.ToLowerInvariant(), out _), Is.True, $"{method} {path} is described");
             }
         });
+    }
+
+    /// <summary>A problem detail with the contract's code, its text and a reference id, and nothing of an exception; returns the ref id.</summary>
+    private static string AssertProblem(HttpResponseMessage response, string body, string code, string what)
+    {
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), what);
+        using var problem = JsonDocument.Parse(body);
+        var refId = problem.RootElement.GetProperty("refId").GetString();
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.RootElement.GetProperty("code").GetString(), Is.EqualTo(code), what);
+            Assert.That(problem.RootElement.GetProperty("status").GetInt32(), Is.EqualTo((int)response.StatusCode), what);
+            Assert.That(problem.RootElement.GetProperty("detail").GetString(), Does.StartWith($"{code}: ").And.EndWith($"(ref {refId})"), what);
+            Assert.That(refId, Does.Match("^[0-9a-f]{12}$"), what);
+            Assert.That(body, Does.Not.Contain("Exception").And.Not.Contain("   at ").And.Not.Contain("Bearer"), what);
+        });
+        return refId!;
     }
 
     private async Task<T> GetJsonAsync<T>(string path)
