@@ -31,7 +31,22 @@ public sealed class PackageConsumerTests
     }
 
     [OneTimeTearDown]
-    public void CleanUp() => Directory.Delete(_feed, recursive: true);
+    public void CleanUp()
+    {
+        Directory.Delete(_feed, recursive: true);
+
+        // The consumer's restore put this run's versions into the global packages folder; nothing else will use them.
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in new[] { "hubs.contracts", "hubs.client" })
+        {
+            var restored = Path.Combine(packages, id, _version.ToLowerInvariant());
+            if (Directory.Exists(restored))
+            {
+                Directory.Delete(restored, recursive: true);
+            }
+        }
+    }
 
     [Test]
     public void TheVersionComesFromOnePlace()
@@ -68,6 +83,9 @@ public sealed class PackageConsumerTests
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
             <configuration>
               <packageSources>
+                <!-- The local feed alone: Hubs' dependencies come from the global packages folder the build filled, so
+                     this works offline and never waits on a remote source. -->
+                <clear />
                 <add key="hubs-local" value="{_feed}" />
               </packageSources>
             </configuration>
@@ -130,7 +148,9 @@ public sealed class PackageConsumerTests
 
         try
         {
-            await RunAsync("npm", app, ["install", "--no-audit", "--no-fund", "--silent"]);
+            // --prefer-offline: @microsoft/signalr from the cache `npm ci` filled, so this works offline (without it npm
+            // revalidates with the registry and, offline, retries for minutes).
+            await RunAsync("npm", app, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
             var output = await RunAsync("node", app, ["index.mjs"], new()
             {
                 ["HUBS_URL"] = new Uri(url, "/hubs/rooms").ToString(),
