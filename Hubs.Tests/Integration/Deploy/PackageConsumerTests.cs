@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Text.Json;
 using Hubs.Tests.Infrastructure;
 
@@ -58,6 +59,23 @@ public sealed class PackageConsumerTests
             Assert.That(package.RootElement.GetProperty("version").GetString(), Is.EqualTo(PackageVersion()), "package.json matches Directory.Build.props");
             Assert.That(Directory.GetFiles(_feed, "*.nupkg").Select(Path.GetFileName), Is.EquivalentTo(new[] { $"Hubs.Contracts.{_version}.nupkg", $"Hubs.Client.{_version}.nupkg" }));
             Assert.That(Directory.GetFiles(_feed, "*.snupkg"), Has.Length.EqualTo(2), "symbols");
+        });
+    }
+
+    [TestCase("Hubs.Contracts")]
+    [TestCase("Hubs.Client")]
+    public void ThePackage_CarriesTheReadme_TheXmlDocs_AndItsSymbols(string id)
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+        using var symbols = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.snupkg"));
+        using var nuspec = new StreamReader(package.GetEntry($"{id}.nuspec")!.Open());
+        var manifest = nuspec.ReadToEnd();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(package.Entries.Select(e => e.FullName), Is.SupersetOf(new[] { "README.md", $"lib/net10.0/{id}.dll", $"lib/net10.0/{id}.xml" }));
+            Assert.That(manifest, Does.Contain("<readme>README.md</readme>").And.Contain($"<version>{_version}</version>"));
+            Assert.That(symbols.Entries.Select(e => e.FullName), Does.Contain($"lib/net10.0/{id}.pdb"));
         });
     }
 
