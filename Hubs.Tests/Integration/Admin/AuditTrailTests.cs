@@ -64,6 +64,8 @@ public sealed class AuditTrailTests : ServerFixture
             Assert.That(records.Count(r => r.Action == "PostMessage"), Is.EqualTo(2), "the admin's post and the user's refused one");
             Assert.That(One("PostMessage", ErrorCodes.Forbidden).Actor, Is.EqualTo("audit-stranger"));
             Assert.That(body, Does.Not.Contain("secret payroll text").And.Not.Contain("blocked text"), "no message text in the trail");
+            Assert.That(Server.Logs.AllText(), Does.Not.Contain("secret payroll text").And.Not.Contain("blocked text").And.Not.Contain(AdminToken),
+                "nor in any log line, nor the token");
             Assert.That(byGuest.Select(r => r.Action), Is.SupersetOf(new[] { "KickUser", "RevokeInvite", "InviteUser" }));
             Assert.That(records.Select(r => r.Time), Is.Ordered.Descending, "newest first");
             Assert.That(later, Is.Empty, "the time filter");
