@@ -193,6 +193,26 @@ public sealed class AdminApiTests : ServerFixture
     }
 
     [Test]
+    public async Task TheRequiredRole_IsTheConfiguredOne()
+    {
+        await using var server = await HubsTestServer.StartAsync(new Dictionary<string, string?> { ["Hubs:Admin:Role"] = "ops-backend" });
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        async Task<HttpStatusCode> ListAs(string[] roles)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/rooms");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.For("role-caller", roles: roles));
+            return (await client.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ListAs(["ops-backend"]), Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await ListAs(["staff", "ops-backend"]), Is.EqualTo(HttpStatusCode.OK), "one of several roles");
+            Assert.That(await ListAs(["hubs-admin"]), Is.EqualTo(HttpStatusCode.Forbidden), "the default role is no longer enough");
+        });
+    }
+
+    [Test]
     public async Task PostMessage_NextSequence_StoredAndDeliveredLikeSendMessage_RetrySafe()
     {
         var room = NewRoomId();

@@ -76,6 +76,7 @@ public sealed class AuditTrailTests : ServerFixture
     [Test]
     public async Task OwnerActionRefusedByTheService_OneRecord_UnderTheRefIdTheCallerGot()
     {
+        using var metrics = new MetricsRecorder(Server);
         var room = NewRoomId("audit");
         var owner = await ConnectAsync("audit-refused-owner");
         var other = await ConnectAsync("audit-refused-other");
@@ -96,6 +97,9 @@ public sealed class AuditTrailTests : ServerFixture
             Assert.That(records.Where(r => r.Action == "CreateRoom").Select(r => (r.Actor, r.Outcome)),
                 Is.EquivalentTo(new[] { ("audit-refused-owner", "ok"), ("audit-refused-other", ErrorCodes.Conflict) }));
             Assert.That(taken.Message, Does.EndWith($"(ref {records.Single(r => r.Outcome == ErrorCodes.Conflict).RefId})"));
+            Assert.That(metrics.Sum("hubs.audit.records", $"action=KickUser,outcome={ErrorCodes.InvalidArgument}"), Is.EqualTo(1), "the counter, once per record");
+            Assert.That(metrics.Sum("hubs.audit.records", "action=CreateRoom,outcome=ok"), Is.EqualTo(1));
+            Assert.That(metrics.Sum("hubs.audit.records", $"action=CreateRoom,outcome={ErrorCodes.Conflict}"), Is.EqualTo(1));
         });
     }
 }
