@@ -153,6 +153,7 @@ internal static partial class AdminApi
         var create = new CreateRoomRequest(request.RoomId, request.Permission, request.DisplayName, request.AllowedRoles, request.MaxMembers);
         rules.ValidateAs(nameof(IRoomHub.CreateRoom), create);
         RequireUserId(request.OwnerId, "ownerId");
+        AdminErrors.AuditSubject(http.HttpContext, request.RoomId, request.OwnerId);
         var info = await administration.CreateAsync(create, request.OwnerId, cancellationToken);
         return TypedResults.Created($"/api/rooms/{info.RoomId}", info);
     }
@@ -356,6 +357,11 @@ internal static partial class AdminApi
     /// </summary>
     private sealed partial class AdminErrors(AuditTrail audit, ILogger<AdminErrors> logger) : IEndpointFilter
     {
+        private static readonly object SubjectItem = new();
+
+        /// <summary>The room and user of a call whose path names neither (they are in its body), for its audit record.</summary>
+        public static void AuditSubject(HttpContext http, string roomId, string? targetUserId) => http.Items[SubjectItem] = (roomId, targetUserId);
+
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             var http = context.HttpContext;
@@ -367,6 +373,7 @@ internal static partial class AdminApi
             try
             {
                 var result = await next(context);
+                (roomId, target) = Subject(http, roomId, target);
                 if (audited)
                 {
                     await audit.OkAsync(actor, AuditVia.Api, endpoint, Valid(roomId, HubArgumentRules.IsValidRoomId), Valid(target, HubArgumentRules.IsValidUserId));
@@ -378,6 +385,7 @@ internal static partial class AdminApi
             {
                 var refId = RefIds.New();
                 Log.Refused(logger, refId, endpoint, refusal.Code);
+                (roomId, target) = Subject(http, roomId, target);
                 if (audited)
                 {
                     await audit.RefusedAsync(
@@ -395,6 +403,9 @@ internal static partial class AdminApi
         }
 
         private static string? Valid(string? value, Func<string?, bool> rule) => rule(value) ? value : null;
+
+        private static (string? RoomId, string? TargetUserId) Subject(HttpContext http, string? roomId, string? target) =>
+            http.Items.TryGetValue(SubjectItem, out var subject) && subject is (string bodyRoomId, string bodyTarget) ? (bodyRoomId, bodyTarget) : (roomId, target);
 
         private static partial class Log
         {

@@ -298,9 +298,22 @@ public sealed class AdminApiTests : ServerFixture
         var deleted = await SendAsync(HttpMethod.Delete, AdminToken, $"/api/rooms/{room}");
         var deletion = await erinRemoved.WaitAsync();
         var gone = await SendAsync(HttpMethod.Get, AdminToken, $"/api/rooms/{room}");
+        var audit = (await GetJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&limit=1000")).Where(r => r.Via == "api")
+            .Select(r => (r.Action, r.Actor, r.TargetUserId, r.Outcome)).ToList();
 
         Assert.Multiple(() =>
         {
+            Assert.That(audit, Is.EquivalentTo(new[]
+            {
+                ("CreateRoom", "ops-service", (string?)"admin-owner-erin", "ok"),
+                ("UpdateRoom", "ops-service", null, "ok"),
+                ("InviteUser", "ops-service", "admin-frank", "ok"),
+                ("RevokeInvite", "ops-service", "admin-frank", "ok"),
+                ("InviteUser", "ops-service", "admin-frank", "ok"),
+                ("KickUser", "ops-service", "admin-frank", "ok"),
+                ("KickUser", "ops-service", "admin-owner-erin", ErrorCodes.InvalidArgument),
+                ("DeleteRoom", "ops-service", null, "ok"),
+            }), "exactly one audit record per admin action that changes something, none for reads");
             Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That((info!.OwnerId, info.DisplayName), Is.EqualTo(("admin-owner-erin", "Team")));
             Assert.That(patched.StatusCode, Is.EqualTo(HttpStatusCode.OK));
