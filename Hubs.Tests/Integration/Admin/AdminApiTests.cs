@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Tests.Infrastructure;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
@@ -10,6 +11,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hubs.Tests.Integration.Admin;
 
@@ -18,10 +20,17 @@ public sealed class AdminApiTests : ServerFixture
 {
     private static readonly string AdminToken = TestTokens.For("ops-service", roles: ["hubs-admin"]);
 
+    private const string FailingUser = "admin-store-fails";
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Hubs:Admin:RequestsPerMinute"] = "100000",
     };
+
+    // The audit store fails for one query, as a dependency failing mid-request would.
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.Decorate<IAuditStore>(inner => FailingCalls<IAuditStore>.Wrap(inner,
+            (method, args) => method.Name == nameof(IAuditStore.QueryAsync) && args[0] is AuditQuery { UserId: FailingUser }));
 
     /// <summary>Every endpoint: method, path (with <c>{room}</c> for a room, <c>{user}</c> for a user) and a valid body.</summary>
     private static readonly (string Method, string Path, object? Body)[] Endpoints =
@@ -189,6 +198,25 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(readAsUser.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
             var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
             Assert.That(history, Is.Empty, "nothing was posted");
+        });
+    }
+
+    [Test]
+    public async Task AnInternalFailure_InternalProblemWithARefId_DetailsOnlyInTheLog()
+    {
+        ExpectErrorLogs();
+
+        var response = await SendAsync(HttpMethod.Get, AdminToken, $"/api/audit?userId={FailingUser}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError), body);
+        var refId = AssertProblem(response, body, ErrorCodes.Internal, body);
+        var logged = Server.Logs.Lines.Where(l => l.Level == LogLevel.Error && l.Message.Contains(refId, StringComparison.Ordinal)).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(body, Does.Not.Contain("Injected").And.Not.Contain(nameof(IAuditStore)), "nothing of the failure reaches the caller");
+            Assert.That(logged, Has.Count.EqualTo(1), "one error log line under the ref id");
+            Assert.That(logged.Single().Exception, Does.Contain("Injected failure"), "the details are in the log");
         });
     }
 
