@@ -422,8 +422,29 @@ public sealed class AdminApiTests : ServerFixture
         var forbidden = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => user.ListRoomsAsync());
         var missing = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync("no-such-room"));
         var invalid = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.PostMessageAsync(room, new ServiceMessageRequest("svc", "")));
+        var kimRemoved = new EventRecorder<RemovedFromRoomEvent>(kim, nameof(IRoomClient.RemovedFromRoom));
+        await admin.RevokeInviteAsync(room, "admin-lee");
+        var invitesAfterRevoke = await admin.GetInvitesAsync(room);
+        await admin.InviteUserAsync(room, "admin-lee");
+        await admin.KickUserAsync(room, "admin-lee");
+        var kickOwner = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.KickUserAsync(room, "admin-kim"));
         await admin.DeleteRoomAsync(room);
+        var deleted = await kimRemoved.WaitAsync();
         var gone = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync(room));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        kim.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        var disconnected = await admin.DisconnectUserAsync("admin-kim", banSeconds: 60);
+        await closed.Task.WaitAsync(Await.Timeout);
+        var banned = Assert.CatchAsync(() => ConnectAsync("admin-kim"));
+        await admin.LiftBanAsync("admin-kim");
+        var back = await ConnectAsync("admin-kim");
+        var audit = await admin.QueryAuditAsync(roomId: room, from: DateTimeOffset.UtcNow.AddMinutes(-5), to: DateTimeOffset.UtcNow.AddMinutes(5), limit: 1000);
+        var aboutKim = await admin.QueryAuditAsync(userId: "admin-kim", limit: 1000);
+        var badLimit = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.QueryAuditAsync(limit: 0));
 
         Assert.Multiple(() =>
         {
@@ -439,6 +460,15 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(missing.RefId, Is.Not.Null.And.Not.Empty, "the reference id matching the server log");
             Assert.That(invalid!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
             Assert.That(gone!.Code, Is.EqualTo(ErrorCodes.NotFound));
+            Assert.That(invitesAfterRevoke, Is.Empty);
+            Assert.That(kickOwner!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
+            Assert.That(deleted.Reason, Is.EqualTo(RemovalReasons.Deleted));
+            Assert.That(disconnected.BannedUntil, Is.GreaterThan(DateTimeOffset.UtcNow.AddSeconds(30)));
+            Assert.That(banned, Is.Not.Null, "no connect while banned");
+            Assert.That(back.State, Is.EqualTo(HubConnectionState.Connected), "and again once the ban is lifted");
+            Assert.That(audit.Select(r => r.Action), Is.SupersetOf(new[] { "CreateRoom", "InviteUser", "RevokeInvite", "KickUser", "DeleteRoom", "PostMessage" }));
+            Assert.That(aboutKim.Select(r => r.Action), Is.SupersetOf(new[] { "DisconnectUser", "LiftBan", "Connect" }));
+            Assert.That(badLimit!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
         });
     }
 
