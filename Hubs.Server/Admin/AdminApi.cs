@@ -85,7 +85,6 @@ internal static partial class AdminApi
 
     public static WebApplication MapHubsAdminApi(this WebApplication app)
     {
-        app.UseRateLimiter();
         app.MapOpenApi();
         var api = app.MapGroup(Prefix)
             .RequireAuthorization(Policy)

@@ -215,6 +215,33 @@ public sealed class AdminApiClusterTests : ClusterFixture
         });
     }
 
+    [Test]
+    public async Task RefusedCallers_AreRateLimitedToo_SoTheirDenialsCannotFloodTheAuditStore()
+    {
+        // Without a token the caller is its address; with a token but without the role, its subject.
+        using var anonymous = new HttpClient { BaseAddress = Nodes[1].BaseAddress };
+        using var user = Client(Nodes[1], TestTokens.For("flooding-user"));
+        var anonymousStatuses = new List<HttpStatusCode>();
+        var userStatuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            anonymousStatuses.Add((await anonymous.GetAsync("/api/rooms")).StatusCode);
+            userStatuses.Add((await user.GetAsync("/api/rooms")).StatusCode);
+        }
+
+        using var reader = Client(Nodes[0], TestTokens.For("flood-auditor", roles: ["hubs-admin"]));
+        var denials = (await reader.GetFromJsonAsync<AuditRecord[]>("/api/audit?userId=flooding-user&limit=1000"))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(anonymousStatuses.Take(10), Is.All.EqualTo(HttpStatusCode.Unauthorized), "the burst is 10");
+            Assert.That(anonymousStatuses.Skip(10), Is.All.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(userStatuses.Take(10), Is.All.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(userStatuses.Skip(10), Is.All.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(denials, Has.Length.EqualTo(10), "one record per denial that got through, none for the excess");
+        });
+    }
+
     private static HttpClient Client(HubsTestServer node, string? token = null)
     {
         var client = new HttpClient { BaseAddress = node.BaseAddress };
