@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -85,6 +86,34 @@ public sealed class HubsAdminClient
     /// <summary>Ends a user's ban now.</summary>
     public Task LiftBanAsync(string userId, CancellationToken cancellationToken = default) =>
         SendAsync<object>(HttpMethod.Delete, $"api/users/{Escape(userId)}/ban", null, cancellationToken);
+
+    /// <summary>Audit records, newest first.</summary>
+    /// <param name="roomId">Only records about this room.</param>
+    /// <param name="userId">Only records whose actor or target is this user.</param>
+    /// <param name="from">Only records at or after this time.</param>
+    /// <param name="to">Only records at or before this time.</param>
+    /// <param name="limit">At most this many, 1 to 1000 (the server's default is 100).</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    public Task<IReadOnlyList<AuditRecord>> QueryAuditAsync(
+        string? roomId = null, string? userId = null, DateTimeOffset? from = null, DateTimeOffset? to = null, int? limit = null, CancellationToken cancellationToken = default)
+    {
+        var query = new List<string>();
+        void Add(string name, string? value)
+        {
+            if (value is not null)
+            {
+                query.Add($"{name}={Escape(value)}");
+            }
+        }
+
+        Add("roomId", roomId);
+        Add("userId", userId);
+        Add("from", from?.ToString("O", CultureInfo.InvariantCulture));
+        Add("to", to?.ToString("O", CultureInfo.InvariantCulture));
+        Add("limit", limit?.ToString(CultureInfo.InvariantCulture));
+        var path = query.Count == 0 ? "api/audit" : $"api/audit?{string.Join('&', query)}";
+        return SendAsync<IReadOnlyList<AuditRecord>>(HttpMethod.Get, path, null, cancellationToken);
+    }
 
     private static string Escape(string value) => Uri.EscapeDataString(value);
 

@@ -39,7 +39,12 @@ internal static class HubsServerExtensions
     public static WebApplication MapHubsEndpoints(this WebApplication app)
     {
         app.UseHubsConnectionGate();
+        app.UseHubsAdminProblems();
         app.UseAuthentication();
+
+        // Between the two: the admin API's limit partitions by the authenticated caller, and also holds for callers
+        // that authorization turns away (by address), whose denials would otherwise flood the capped audit store.
+        app.UseRateLimiter();
         app.UseAuthorization();
         app.UseUserBans();
 

@@ -24,10 +24,16 @@ internal static partial class AdminApi
 {
     public const string Policy = "hubs-admin";
 
+    private const string Prefix = "/api";
+
     public static IServiceCollection AddHubsAdminApi(this IServiceCollection services)
     {
         services.AddValidatedOptions<AdminOptions>(AdminOptions.Section);
         services.AddProblemDetails();
+
+        // A value that does not bind is answered like any other bad input (invalid_argument, below), in every
+        // environment: never the framework's exception with its text.
+        services.Configure<RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = false);
         services.AddOpenApi();
         services.AddOptions<Microsoft.AspNetCore.Authorization.AuthorizationOptions>()
             .Configure<IOptions<AdminOptions>>((authorization, admin) =>
@@ -55,11 +61,32 @@ internal static partial class AdminApi
         return services;
     }
 
+    /// <summary>
+    /// What the framework answers under <c>/api</c> before an endpoint runs (401 and 403 from authorization, 404 for an
+    /// unknown path, 405, 415, a value that does not bind) is a problem detail too, with the code its status means and,
+    /// for a denial, the reference id of its audit record. Goes in front of authentication.
+    /// </summary>
+    public static IApplicationBuilder UseHubsAdminProblems(this IApplicationBuilder app) =>
+        app.UseWhen(context => context.Request.Path.StartsWithSegments(Prefix), api => api.UseStatusCodePages(async pages =>
+        {
+            var http = pages.HttpContext;
+            var refusal = http.Response.StatusCode switch
+            {
+                StatusCodes.Status401Unauthorized => HubsErrorException.Unauthenticated(),
+                StatusCodes.Status403Forbidden => HubsErrorException.Forbidden("the admin role is required"),
+                StatusCodes.Status404NotFound => new HubsErrorException(ErrorCodes.NotFound, "no such endpoint"),
+                StatusCodes.Status429TooManyRequests => new HubsErrorException(ErrorCodes.RateLimited, "too many admin requests, slow down"),
+                StatusCodes.Status503ServiceUnavailable => new HubsErrorException(ErrorCodes.Unavailable, "try again later"),
+                < 500 => HubsErrorException.InvalidArgument("the request is malformed"),
+                _ => new HubsErrorException(ErrorCodes.Internal, "the request could not be completed"),
+            };
+            await Problem(refusal, AuditedAuthorizationResults.RefIdOf(http) ?? RefIds.New(), http.Response.StatusCode).ExecuteAsync(http);
+        }));
+
     public static WebApplication MapHubsAdminApi(this WebApplication app)
     {
-        app.UseRateLimiter();
         app.MapOpenApi();
-        var api = app.MapGroup("/api")
+        var api = app.MapGroup(Prefix)
             .RequireAuthorization(Policy)
             .RequireRateLimiting(Policy)
             .AddEndpointFilter<AdminErrors>()
@@ -125,6 +152,7 @@ internal static partial class AdminApi
         var create = new CreateRoomRequest(request.RoomId, request.Permission, request.DisplayName, request.AllowedRoles, request.MaxMembers);
         rules.ValidateAs(nameof(IRoomHub.CreateRoom), create);
         RequireUserId(request.OwnerId, "ownerId");
+        AdminErrors.AuditSubject(http.HttpContext, request.RoomId, request.OwnerId);
         var info = await administration.CreateAsync(create, request.OwnerId, cancellationToken);
         return TypedResults.Created($"/api/rooms/{info.RoomId}", info);
     }
@@ -304,9 +332,9 @@ internal static partial class AdminApi
         (await rooms.GetWithGrantsAsync(roomId, string.Empty, cancellationToken)).Room ?? throw HubsErrorException.RoomNotFound();
 
     /// <summary>An RFC 7807 problem: <c>title</c> and <c>code</c> are the contract's code, <c>detail</c> is "&lt;code&gt;: &lt;text&gt; (ref &lt;id&gt;)".</summary>
-    internal static ProblemHttpResult Problem(HubsErrorException refusal, string refId) => TypedResults.Problem(
+    internal static ProblemHttpResult Problem(HubsErrorException refusal, string refId, int? status = null) => TypedResults.Problem(
         detail: $"{refusal.Code}: {refusal.SafeText} (ref {refId})",
-        statusCode: StatusOf(refusal.Code),
+        statusCode: status ?? StatusOf(refusal.Code),
         title: refusal.Code,
         extensions: new Dictionary<string, object?> { ["code"] = refusal.Code, ["refId"] = refId });
 
@@ -328,6 +356,11 @@ internal static partial class AdminApi
     /// </summary>
     private sealed partial class AdminErrors(AuditTrail audit, ILogger<AdminErrors> logger) : IEndpointFilter
     {
+        private static readonly object SubjectItem = new();
+
+        /// <summary>The room and user of a call whose path names neither (they are in its body), for its audit record.</summary>
+        public static void AuditSubject(HttpContext http, string roomId, string? targetUserId) => http.Items[SubjectItem] = (roomId, targetUserId);
+
         public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
         {
             var http = context.HttpContext;
@@ -339,6 +372,7 @@ internal static partial class AdminApi
             try
             {
                 var result = await next(context);
+                (roomId, target) = Subject(http, roomId, target);
                 if (audited)
                 {
                     await audit.OkAsync(actor, AuditVia.Api, endpoint, Valid(roomId, HubArgumentRules.IsValidRoomId), Valid(target, HubArgumentRules.IsValidUserId));
@@ -350,6 +384,7 @@ internal static partial class AdminApi
             {
                 var refId = RefIds.New();
                 Log.Refused(logger, refId, endpoint, refusal.Code);
+                (roomId, target) = Subject(http, roomId, target);
                 if (audited)
                 {
                     await audit.RefusedAsync(
@@ -367,6 +402,9 @@ internal static partial class AdminApi
         }
 
         private static string? Valid(string? value, Func<string?, bool> rule) => rule(value) ? value : null;
+
+        private static (string? RoomId, string? TargetUserId) Subject(HttpContext http, string? roomId, string? target) =>
+            http.Items.TryGetValue(SubjectItem, out var subject) && subject is (string bodyRoomId, string bodyTarget) ? (bodyRoomId, bodyTarget) : (roomId, target);
 
         private static partial class Log
         {

@@ -81,22 +81,6 @@ internal sealed partial class AuditTrail(IAuditStore store, HubsMetrics metrics,
     public Task RefusedAsync(string actor, string via, string action, string? roomId, string? target, string code, string refId) =>
         RecordAsync(actor, via, action, roomId, target, code, refId);
 
-    /// <summary>Runs an action and records its outcome, ok or the refusal's code (the refusal still reaches the caller).</summary>
-    public async Task<T> AuditedAsync<T>(string actor, string via, string action, string? roomId, string? target, Func<Task<T>> run)
-    {
-        try
-        {
-            var result = await run();
-            await OkAsync(actor, via, action, roomId, target);
-            return result;
-        }
-        catch (HubsErrorException refusal)
-        {
-            await RecordAsync(actor, via, action, roomId, target, refusal.Code, RefIds.New());
-            throw;
-        }
-    }
-
     private async Task RecordAsync(string actor, string via, string action, string? roomId, string? target, string outcome, string refId)
     {
         var record = new AuditRecord(time.GetUtcNow(), actor, via, action, roomId, target, outcome, refId);

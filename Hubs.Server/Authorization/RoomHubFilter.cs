@@ -38,6 +38,7 @@ internal sealed partial class RoomHubFilter(
     {
         var method = invocationContext.HubMethodName;
         using var activity = HubsMetrics.ActivitySource.StartActivity($"RoomHub/{method}");
+        RoomInvocation? invocation = null;
         try
         {
             // Once a drain is closing the connection, new calls are refused; the ones already running are answered first.
@@ -47,7 +48,7 @@ internal sealed partial class RoomHubFilter(
             var policy = Policies.GetOrAdd(invocationContext.HubMethod, MethodPolicy.Of);
             rules.Validate(policy.Parameters, invocationContext.HubMethodArguments);
 
-            var invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
+            invocation = invocationContext.ServiceProvider.GetRequiredService<RoomInvocation>();
             invocation.User = user;
             var result = policy.SpendsMessageBudget
                 ? await SendAsync(invocationContext, next, invocation, policy.Parameters, user)
@@ -58,11 +59,16 @@ internal sealed partial class RoomHubFilter(
         catch (HubsErrorException refusal)
         {
             var refId = RefIds.New();
-            if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)
+            var actor = HubsUser.From(invocationContext.Context.User)?.UserId ?? "anonymous";
+            if (invocation?.OwnerAction is var (action, actionRoomId, actionTarget))
+            {
+                // An owner action the hub ran and its service refused: its one record, under the caller's reference id.
+                await audit.RefusedAsync(actor, AuditVia.Hub, action, actionRoomId, actionTarget, refusal.Code, refId);
+            }
+            else if (refusal.Code is ErrorCodes.Unauthenticated or ErrorCodes.Forbidden or ErrorCodes.NotFound)
             {
                 // An authorization denial: one audit record, under the reference id the caller gets.
                 var (roomId, target) = Subject(invocationContext);
-                var actor = HubsUser.From(invocationContext.Context.User)?.UserId ?? "anonymous";
                 await audit.RefusedAsync(actor, AuditVia.Hub, method, roomId, target, refusal.Code, refId);
             }
 

@@ -95,6 +95,9 @@ internal static class UserBanGate
 {
     public const string RefusalText = $"{ErrorCodes.Forbidden}: this user is banned for now";
 
+    /// <summary>The audit action of a refused connect.</summary>
+    public const string ConnectAction = "Connect";
+
     public static IApplicationBuilder UseUserBans(this IApplicationBuilder app) => app.Use(async (context, next) =>
     {
         if (!context.Request.Path.StartsWithSegments(HubRoutes.Rooms) || Authorization.HubsUser.From(context.User) is not { } user)
@@ -118,8 +121,12 @@ internal static class UserBanGate
 
         if (banned)
         {
+            // An authorization denial like any other: one audit record, whose ref id the refused client gets.
+            var refId = Authorization.RefIds.New();
+            await context.RequestServices.GetRequiredService<Audit.AuditTrail>()
+                .RefusedAsync(user.UserId, Audit.AuditVia.Hub, ConnectAction, null, null, ErrorCodes.Forbidden, refId);
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            await context.Response.WriteAsync(RefusalText, context.RequestAborted);
+            await context.Response.WriteAsync($"{RefusalText} (ref {refId})", context.RequestAborted);
             return;
         }
 

@@ -96,7 +96,10 @@ internal sealed class RoomActionAttribute(RoomAction action) : Attribute
     public RoomAction Action { get; } = action;
 }
 
-/// <summary>Per-invocation state the hub filter hands to the hub: who calls, and the room it checked.</summary>
+/// <summary>
+/// Per-invocation state the hub filter hands to the hub: who calls, and the room it checked; and back from the hub, the
+/// owner action it ran, whose refusal the filter records under the reference id its caller gets.
+/// </summary>
 internal sealed class RoomInvocation
 {
     private HubsUser? _user;
@@ -124,4 +127,7 @@ internal sealed class RoomInvocation
         get => _sendTurn ?? throw new InvalidOperationException("This method spends no message budget.");
         set => _sendTurn = value;
     }
+
+    /// <summary>The owner action running, if any: its audit record's action, room and target user.</summary>
+    public (string Action, string RoomId, string? TargetUserId)? OwnerAction { get; set; }
 }

@@ -241,9 +241,14 @@ internal sealed class RoomHub(
 
     private Task<RoomInfo> InfoAsync(RoomRecord room) => administration.InfoAsync(room, Aborted);
 
-    /// <summary>An owner action: one audit record with its outcome.</summary>
-    private Task<T> Audited<T>(string action, string roomId, string? target, Func<Task<T>> run) =>
-        audit.AuditedAsync(Caller.UserId, AuditVia.Hub, action, roomId, target, run);
+    /// <summary>An owner action: one audit record with its outcome (a refusal's is the hub filter's, under the caller's ref id).</summary>
+    private async Task<T> Audited<T>(string action, string roomId, string? target, Func<Task<T>> run)
+    {
+        invocation.OwnerAction = (action, roomId, target);
+        var result = await run();
+        await audit.OkAsync(Caller.UserId, AuditVia.Hub, action, roomId, target);
+        return result;
+    }
 
     private static async Task<bool> Done(Task action)
     {

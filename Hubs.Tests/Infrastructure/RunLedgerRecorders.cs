@@ -1,11 +1,18 @@
+using System.Text.Json;
 using Hubs.Contracts;
 using Hubs.Server.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Hubs.Tests.Infrastructure;
 
-/// <summary>Server-side recorders for the run ledger: tickets as they are issued, message texts as they arrive.</summary>
+/// <summary>
+/// Server-side recorders for the run ledger: tickets as they are issued, message texts as they arrive (through the hub,
+/// and the texts backends post or notify through the admin API).
+/// </summary>
 internal static class RunLedgerRecorders
 {
     public static void Add(IServiceCollection services)
@@ -15,6 +22,39 @@ internal static class RunLedgerRecorders
             ?? tickets.ImplementationFactory?.Invoke(provider)
             ?? ActivatorUtilities.CreateInstance(provider, tickets.ImplementationType!)))));
         services.Configure<HubOptions>(hub => hub.AddFilter(new MessageTextRecorder()));
+        services.AddSingleton<IStartupFilter, AdminTextRecorder>();
+    }
+
+    /// <summary>The <c>text</c> of every JSON body sent to the admin API, read ahead of the server (which reads it again).</summary>
+    private sealed class AdminTextRecorder : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, proceed) =>
+            {
+                if (context.Request.Path.StartsWithSegments("/api") && context.Request.HasJsonContentType())
+                {
+                    context.Request.EnableBuffering();
+                    try
+                    {
+                        using var body = await JsonDocument.ParseAsync(context.Request.Body);
+                        if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
+                        {
+                            RunLedger.Secret(text.GetString());
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        // Not JSON after all: the server answers that; there is no text to record.
+                    }
+
+                    context.Request.Body.Position = 0;
+                }
+
+                await proceed(context);
+            });
+            next(app);
+        };
     }
 
     private sealed class RecordingTicketStore(ITicketStore inner) : ITicketStore

@@ -102,11 +102,22 @@ public sealed class AdminApiClusterTests : ClusterFixture
         var result = await response.Content.ReadFromJsonAsync<DisconnectUserResult>();
         var errorA = await closedA.WaitAsync(Await.Timeout);
         var errorB = await closedB.WaitAsync(Await.Timeout);
-        var reconnect = Assert.CatchAsync(async () =>
+        var reconnectA = Assert.CatchAsync(async () =>
         {
             var again = await ConnectAsync(0, "ban-ivan");
             await again.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms));
         });
+        var reconnectB = Assert.CatchAsync(async () =>
+        {
+            var again = await ConnectAsync(1, "ban-ivan");
+            await again.InvokeAsync<IReadOnlyList<RoomInfo>>(nameof(IRoomHub.ListRooms));
+        });
+        using var raw = new HttpClient { BaseAddress = Nodes[1].BaseAddress };
+        using var negotiate = new HttpRequestMessage(HttpMethod.Post, "/hubs/rooms/negotiate?negotiateVersion=1");
+        negotiate.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.For("ban-ivan"));
+        var refused = await raw.SendAsync(negotiate);
+        var refusal = await refused.Content.ReadAsStringAsync();
+        var audit = (await http.GetFromJsonAsync<AuditRecord[]>("/api/audit?userId=ban-ivan&limit=1000"))!;
         var lifted = await http.DeleteAsync("/api/users/ban-ivan/ban");
         var afterLift = await ConnectAsync(1, "ban-ivan");
         var badBan = await http.PostAsJsonAsync("/api/users/ban-ivan/disconnect", new DisconnectUserRequest(BanSeconds: -1));
@@ -118,7 +129,14 @@ public sealed class AdminApiClusterTests : ClusterFixture
             Assert.That(errorA?.Message, Does.Contain("forbidden: disconnected by an administrator"));
             Assert.That(errorB?.Message, Does.Contain("forbidden: disconnected by an administrator"));
             Assert.That(bystander.State, Is.EqualTo(HubConnectionState.Connected), "other users stay");
-            Assert.That(reconnect?.Message, Does.Contain("403"), "a reconnect during the ban is refused before the upgrade");
+            Assert.That(reconnectA?.Message, Does.Contain("403"), "a reconnect during the ban is refused before the upgrade");
+            Assert.That(reconnectB?.Message, Does.Contain("403"), "on the other node too: the ban is cluster-wide");
+            Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(refusal, Does.Match(@"^forbidden: this user is banned for now \(ref [0-9a-f]{12}\)$"));
+            Assert.That(audit.Select(r => (r.Action, r.Via, r.Outcome)), Is.SupersetOf(new[] { ("DisconnectUser", "api", "ok") }));
+            Assert.That(audit.Count(r => r.Action == "Connect" && r.Outcome == ErrorCodes.Forbidden && r.Actor == "ban-ivan"), Is.EqualTo(3),
+                "each refused connect leaves one record");
+            Assert.That(audit.Select(r => r.RefId), Does.Contain(refusal[^13..^1]), "under the ref id the refused client got");
             Assert.That(lifted.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
             Assert.That(afterLift.State, Is.EqualTo(HubConnectionState.Connected), "connects work again once the ban is lifted");
             Assert.That(badBan.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
@@ -146,12 +164,28 @@ public sealed class AdminApiClusterTests : ClusterFixture
 
         using var onB = Client(Nodes[1], TestTokens.For("audit-reader", roles: ["hubs-admin"]));
         var records = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}"))!;
+        string At(DateTimeOffset time) => Uri.EscapeDataString(time.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        var first = records.Min(r => r.Time);
+        var last = records.Max(r => r.Time);
+        var window = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&from={At(first.AddSeconds(-5))}&to={At(last.AddSeconds(5))}"))!;
+        var later = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&from={At(last.AddSeconds(5))}"))!;
+        var earlier = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&to={At(first.AddSeconds(-5))}"))!;
+        var byGuest = (await onB.GetFromJsonAsync<AuditRecord[]>("/api/audit?userId=audit-cluster-guest"))!;
+        var newest = (await onB.GetFromJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&limit=1"))!;
 
-        Assert.That(records.Select(r => (r.Action, r.Actor, r.TargetUserId, r.Outcome)), Is.EquivalentTo(new[]
+        Assert.Multiple(() =>
         {
-            ("KickUser", "audit-cluster-owner", (string?)"audit-cluster-guest", "ok"),
-            ("CreateRoom", "audit-cluster-owner", (string?)null, "ok"),
-        }));
+            Assert.That(records.Select(r => (r.Action, r.Actor, r.TargetUserId, r.Outcome)), Is.EquivalentTo(new[]
+            {
+                ("KickUser", "audit-cluster-owner", (string?)"audit-cluster-guest", "ok"),
+                ("CreateRoom", "audit-cluster-owner", (string?)null, "ok"),
+            }));
+            Assert.That(window, Has.Length.EqualTo(2), "the time window holds both");
+            Assert.That(later, Is.Empty, "nothing after the last");
+            Assert.That(earlier, Is.Empty, "nothing before the first");
+            Assert.That(byGuest.Select(r => r.Action), Is.EqualTo(new[] { "KickUser" }), "the user filter, as the target");
+            Assert.That(newest.Select(r => r.Action), Is.EqualTo(new[] { "KickUser" }), "newest first");
+        });
     }
 
     [Test]
@@ -178,6 +212,33 @@ public sealed class AdminApiClusterTests : ClusterFixture
             Assert.That(statuses.Take(10), Is.All.EqualTo(HttpStatusCode.OK), "the burst is 10");
             Assert.That(refused.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"));
             Assert.That(problem.RootElement.GetProperty("code").GetString(), Is.EqualTo(ErrorCodes.RateLimited));
+        });
+    }
+
+    [Test]
+    public async Task RefusedCallers_AreRateLimitedToo_SoTheirDenialsCannotFloodTheAuditStore()
+    {
+        // Without a token the caller is its address; with a token but without the role, its subject.
+        using var anonymous = new HttpClient { BaseAddress = Nodes[1].BaseAddress };
+        using var user = Client(Nodes[1], TestTokens.For("flooding-user"));
+        var anonymousStatuses = new List<HttpStatusCode>();
+        var userStatuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 12; i++)
+        {
+            anonymousStatuses.Add((await anonymous.GetAsync("/api/rooms")).StatusCode);
+            userStatuses.Add((await user.GetAsync("/api/rooms")).StatusCode);
+        }
+
+        using var reader = Client(Nodes[0], TestTokens.For("flood-auditor", roles: ["hubs-admin"]));
+        var denials = (await reader.GetFromJsonAsync<AuditRecord[]>("/api/audit?userId=flooding-user&limit=1000"))!;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(anonymousStatuses.Take(10), Is.All.EqualTo(HttpStatusCode.Unauthorized), "the burst is 10");
+            Assert.That(anonymousStatuses.Skip(10), Is.All.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(userStatuses.Take(10), Is.All.EqualTo(HttpStatusCode.Forbidden));
+            Assert.That(userStatuses.Skip(10), Is.All.EqualTo(HttpStatusCode.TooManyRequests));
+            Assert.That(denials, Has.Length.EqualTo(10), "one record per denial that got through, none for the excess");
         });
     }
 

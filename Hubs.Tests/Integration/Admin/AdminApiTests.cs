@@ -3,9 +3,15 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Hubs.Contracts;
+using Hubs.Server.Audit;
 using Hubs.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Hubs.Tests.Integration.Admin;
 
@@ -14,10 +20,17 @@ public sealed class AdminApiTests : ServerFixture
 {
     private static readonly string AdminToken = TestTokens.For("ops-service", roles: ["hubs-admin"]);
 
+    private const string FailingUser = "admin-store-fails";
+
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Hubs:Admin:RequestsPerMinute"] = "100000",
     };
+
+    // The audit store fails for one query, as a dependency failing mid-request would.
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.Decorate<IAuditStore>(inner => FailingCalls<IAuditStore>.Wrap(inner,
+            (method, args) => method.Name == nameof(IAuditStore.QueryAsync) && args[0] is AuditQuery { UserId: FailingUser }));
 
     /// <summary>Every endpoint: method, path (with <c>{room}</c> for a room, <c>{user}</c> for a user) and a valid body.</summary>
     private static readonly (string Method, string Path, object? Body)[] Endpoints =
@@ -52,18 +65,78 @@ public sealed class AdminApiTests : ServerFixture
             (TestTokens.For("matrix-user", roles: ["admin", "ops"]), HttpStatusCode.Forbidden),
         };
 
+        var refIds = new List<string>();
         foreach (var (method, template, body) in Endpoints)
         {
             var path = template.Replace("{room}", room, StringComparison.Ordinal).Replace("{user}", "matrix-target", StringComparison.Ordinal);
             foreach (var (token, status) in callers)
             {
                 var response = await SendAsync(new HttpMethod(method), token, path, body is null ? null : JsonContent.Create(body, body.GetType()));
-                Assert.That(response.StatusCode, Is.EqualTo(status), $"{method} {path} as {(token is null ? "nobody" : "a user")}");
+                var problem = await response.Content.ReadAsStringAsync();
+                var what = $"{method} {path} as {(token is null ? "nobody" : "a user")}: {problem}";
+                Assert.That(response.StatusCode, Is.EqualTo(status), what);
+                refIds.Add(AssertProblem(response, problem, status == HttpStatusCode.Unauthorized ? ErrorCodes.Unauthenticated : ErrorCodes.Forbidden, what));
             }
         }
 
         var after = await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room);
-        Assert.That(after.DisplayName, Is.EqualTo("Before"), "nothing ran");
+        var audit = await GetJsonAsync<AuditRecord[]>("/api/audit?limit=1000");
+        Assert.Multiple(() =>
+        {
+            Assert.That(after.DisplayName, Is.EqualTo("Before"), "nothing ran");
+            Assert.That(refIds, Is.Unique);
+            foreach (var refId in refIds)
+            {
+                Assert.That(audit.Count(r => r.RefId == refId), Is.EqualTo(1), $"the denial's audit record carries the ref id {refId} its caller got");
+            }
+        });
+    }
+
+    [Test]
+    public void EveryApiEndpoint_RequiresTheAdminRole_AndIsInTheMatrix()
+    {
+        // Every endpoint the server maps, so that a new one under /api cannot skip the role or the refusal tests above.
+        var endpoints = Server.Services.GetServices<EndpointDataSource>().SelectMany(source => source.Endpoints).OfType<RouteEndpoint>().ToList();
+        var api = endpoints.Where(e => ("/" + e.RoutePattern.RawText?.TrimStart('/')).StartsWith("/api", StringComparison.OrdinalIgnoreCase)).ToList();
+        var described = api.SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} /{e.RoutePattern.RawText!.TrimStart('/')}"));
+        var matrix = Endpoints.Select(e => $"{e.Method} {e.Path.Replace("{room}", "{roomId}", StringComparison.Ordinal).Replace("{user}", "{userId}", StringComparison.Ordinal)}");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(api, Is.Not.Empty);
+            Assert.That(described, Is.EquivalentTo(matrix), "the refusal matrix covers every /api endpoint");
+            foreach (var endpoint in api)
+            {
+                var policies = endpoint.Metadata.GetOrderedMetadata<IAuthorizeData>().Select(a => a.Policy);
+                Assert.That(policies, Does.Contain("hubs-admin"), $"{endpoint.DisplayName} requires the admin policy");
+                Assert.That(endpoint.Metadata.GetMetadata<IAllowAnonymous>(), Is.Null, $"{endpoint.DisplayName} allows no anonymous caller");
+            }
+
+            var anonymous = endpoints.Where(e => e.Metadata.GetMetadata<IAuthorizeData>() is null).Select(e => e.RoutePattern.RawText);
+            Assert.That(anonymous, Has.None.StartsWith("/api").And.None.StartsWith("api"), "nothing under /api without authorization");
+        });
+    }
+
+    [Test]
+    public async Task FrameworkRefusals_BadQueryValues_WrongContentType_UnknownPath_AreProblemDetails()
+    {
+        var cases = new (HttpResponseMessage Response, HttpStatusCode Status, string Code)[]
+        {
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?from=not-a-time"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?to=1e99"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?limit=lots"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/audit?limit=0"), HttpStatusCode.BadRequest, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Post, AdminToken, "/api/rooms/some-room/messages", new StringContent("hi")), HttpStatusCode.UnsupportedMediaType, ErrorCodes.InvalidArgument),
+            (await SendAsync(HttpMethod.Get, AdminToken, "/api/no-such-endpoint"), HttpStatusCode.NotFound, ErrorCodes.NotFound),
+        };
+
+        foreach (var (response, status, code) in cases)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            var what = $"{response.RequestMessage!.Method} {response.RequestMessage.RequestUri}: {body}";
+            Assert.That(response.StatusCode, Is.EqualTo(status), what);
+            AssertProblem(response, body, code, what);
+        }
     }
 
     [Test]
@@ -125,6 +198,45 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(readAsUser.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
             var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
             Assert.That(history, Is.Empty, "nothing was posted");
+        });
+    }
+
+    [Test]
+    public async Task AnInternalFailure_InternalProblemWithARefId_DetailsOnlyInTheLog()
+    {
+        ExpectErrorLogs();
+
+        var response = await SendAsync(HttpMethod.Get, AdminToken, $"/api/audit?userId={FailingUser}");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.InternalServerError), body);
+        var refId = AssertProblem(response, body, ErrorCodes.Internal, body);
+        var logged = Server.Logs.Lines.Where(l => l.Level == LogLevel.Error && l.Message.Contains(refId, StringComparison.Ordinal)).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(body, Does.Not.Contain("Injected").And.Not.Contain(nameof(IAuditStore)), "nothing of the failure reaches the caller");
+            Assert.That(logged, Has.Count.EqualTo(1), "one error log line under the ref id");
+            Assert.That(logged.Single().Exception, Does.Contain("Injected failure"), "the details are in the log");
+        });
+    }
+
+    [Test]
+    public async Task TheRequiredRole_IsTheConfiguredOne()
+    {
+        await using var server = await HubsTestServer.StartAsync(new Dictionary<string, string?> { ["Hubs:Admin:Role"] = "ops-backend" });
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        async Task<HttpStatusCode> ListAs(string[] roles)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/rooms");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.For("role-caller", roles: roles));
+            return (await client.SendAsync(request)).StatusCode;
+        }
+
+        Assert.Multiple(async () =>
+        {
+            Assert.That(await ListAs(["ops-backend"]), Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(await ListAs(["staff", "ops-backend"]), Is.EqualTo(HttpStatusCode.OK), "one of several roles");
+            Assert.That(await ListAs(["hubs-admin"]), Is.EqualTo(HttpStatusCode.Forbidden), "the default role is no longer enough");
         });
     }
 
@@ -214,9 +326,22 @@ public sealed class AdminApiTests : ServerFixture
         var deleted = await SendAsync(HttpMethod.Delete, AdminToken, $"/api/rooms/{room}");
         var deletion = await erinRemoved.WaitAsync();
         var gone = await SendAsync(HttpMethod.Get, AdminToken, $"/api/rooms/{room}");
+        var audit = (await GetJsonAsync<AuditRecord[]>($"/api/audit?roomId={room}&limit=1000")).Where(r => r.Via == "api")
+            .Select(r => (r.Action, r.Actor, r.TargetUserId, r.Outcome)).ToList();
 
         Assert.Multiple(() =>
         {
+            Assert.That(audit, Is.EquivalentTo(new[]
+            {
+                ("CreateRoom", "ops-service", (string?)"admin-owner-erin", "ok"),
+                ("UpdateRoom", "ops-service", null, "ok"),
+                ("InviteUser", "ops-service", "admin-frank", "ok"),
+                ("RevokeInvite", "ops-service", "admin-frank", "ok"),
+                ("InviteUser", "ops-service", "admin-frank", "ok"),
+                ("KickUser", "ops-service", "admin-frank", "ok"),
+                ("KickUser", "ops-service", "admin-owner-erin", ErrorCodes.InvalidArgument),
+                ("DeleteRoom", "ops-service", null, "ok"),
+            }), "exactly one audit record per admin action that changes something, none for reads");
             Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
             Assert.That((info!.OwnerId, info.DisplayName), Is.EqualTo(("admin-owner-erin", "Team")));
             Assert.That(patched.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -297,8 +422,29 @@ public sealed class AdminApiTests : ServerFixture
         var forbidden = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => user.ListRoomsAsync());
         var missing = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync("no-such-room"));
         var invalid = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.PostMessageAsync(room, new ServiceMessageRequest("svc", "")));
+        var kimRemoved = new EventRecorder<RemovedFromRoomEvent>(kim, nameof(IRoomClient.RemovedFromRoom));
+        await admin.RevokeInviteAsync(room, "admin-lee");
+        var invitesAfterRevoke = await admin.GetInvitesAsync(room);
+        await admin.InviteUserAsync(room, "admin-lee");
+        await admin.KickUserAsync(room, "admin-lee");
+        var kickOwner = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.KickUserAsync(room, "admin-kim"));
         await admin.DeleteRoomAsync(room);
+        var deleted = await kimRemoved.WaitAsync();
         var gone = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.GetRoomAsync(room));
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        kim.Closed += _ =>
+        {
+            closed.TrySetResult();
+            return Task.CompletedTask;
+        };
+        var disconnected = await admin.DisconnectUserAsync("admin-kim", banSeconds: 60);
+        await closed.Task.WaitAsync(Await.Timeout);
+        var banned = Assert.CatchAsync(() => ConnectAsync("admin-kim"));
+        await admin.LiftBanAsync("admin-kim");
+        var back = await ConnectAsync("admin-kim");
+        var audit = await admin.QueryAuditAsync(roomId: room, from: DateTimeOffset.UtcNow.AddMinutes(-5), to: DateTimeOffset.UtcNow.AddMinutes(5), limit: 1000);
+        var aboutKim = await admin.QueryAuditAsync(userId: "admin-kim", limit: 1000);
+        var badLimit = Assert.ThrowsAsync<Hubs.Client.HubsException>(() => admin.QueryAuditAsync(limit: 0));
 
         Assert.Multiple(() =>
         {
@@ -314,6 +460,15 @@ public sealed class AdminApiTests : ServerFixture
             Assert.That(missing.RefId, Is.Not.Null.And.Not.Empty, "the reference id matching the server log");
             Assert.That(invalid!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
             Assert.That(gone!.Code, Is.EqualTo(ErrorCodes.NotFound));
+            Assert.That(invitesAfterRevoke, Is.Empty);
+            Assert.That(kickOwner!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
+            Assert.That(deleted.Reason, Is.EqualTo(RemovalReasons.Deleted));
+            Assert.That(disconnected.BannedUntil, Is.GreaterThan(DateTimeOffset.UtcNow.AddSeconds(30)));
+            Assert.That(banned, Is.Not.Null, "no connect while banned");
+            Assert.That(back.State, Is.EqualTo(HubConnectionState.Connected), "and again once the ban is lifted");
+            Assert.That(audit.Select(r => r.Action), Is.SupersetOf(new[] { "CreateRoom", "InviteUser", "RevokeInvite", "KickUser", "DeleteRoom", "PostMessage" }));
+            Assert.That(aboutKim.Select(r => r.Action), Is.SupersetOf(new[] { "DisconnectUser", "LiftBan", "Connect" }));
+            Assert.That(badLimit!.Code, Is.EqualTo(ErrorCodes.InvalidArgument));
         });
     }
 
@@ -336,6 +491,23 @@ public sealed class AdminApiTests : ServerFixture
                 Assert.That(paths.TryGetProperty(path, out var item) && item.TryGetProperty(method.ToLowerInvariant(), out _), Is.True, $"{method} {path} is described");
             }
         });
+    }
+
+    /// <summary>A problem detail with the contract's code, its text and a reference id, and nothing of an exception; returns the ref id.</summary>
+    private static string AssertProblem(HttpResponseMessage response, string body, string code, string what)
+    {
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/problem+json"), what);
+        using var problem = JsonDocument.Parse(body);
+        var refId = problem.RootElement.GetProperty("refId").GetString();
+        Assert.Multiple(() =>
+        {
+            Assert.That(problem.RootElement.GetProperty("code").GetString(), Is.EqualTo(code), what);
+            Assert.That(problem.RootElement.GetProperty("status").GetInt32(), Is.EqualTo((int)response.StatusCode), what);
+            Assert.That(problem.RootElement.GetProperty("detail").GetString(), Does.StartWith($"{code}: ").And.EndWith($"(ref {refId})"), what);
+            Assert.That(refId, Does.Match("^[0-9a-f]{12}$"), what);
+            Assert.That(body, Does.Not.Contain("Exception").And.Not.Contain("   at ").And.Not.Contain("Bearer"), what);
+        });
+        return refId!;
     }
 
     private async Task<T> GetJsonAsync<T>(string path)

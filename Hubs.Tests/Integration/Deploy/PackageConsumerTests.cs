@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Text.Json;
 using Hubs.Tests.Infrastructure;
 
@@ -31,7 +32,22 @@ public sealed class PackageConsumerTests
     }
 
     [OneTimeTearDown]
-    public void CleanUp() => Directory.Delete(_feed, recursive: true);
+    public void CleanUp()
+    {
+        Directory.Delete(_feed, recursive: true);
+
+        // The consumer's restore put this run's versions into the global packages folder; nothing else will use them.
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in new[] { "hubs.contracts", "hubs.client" })
+        {
+            var restored = Path.Combine(packages, id, _version.ToLowerInvariant());
+            if (Directory.Exists(restored))
+            {
+                Directory.Delete(restored, recursive: true);
+            }
+        }
+    }
 
     [Test]
     public void TheVersionComesFromOnePlace()
@@ -43,6 +59,23 @@ public sealed class PackageConsumerTests
             Assert.That(package.RootElement.GetProperty("version").GetString(), Is.EqualTo(PackageVersion()), "package.json matches Directory.Build.props");
             Assert.That(Directory.GetFiles(_feed, "*.nupkg").Select(Path.GetFileName), Is.EquivalentTo(new[] { $"Hubs.Contracts.{_version}.nupkg", $"Hubs.Client.{_version}.nupkg" }));
             Assert.That(Directory.GetFiles(_feed, "*.snupkg"), Has.Length.EqualTo(2), "symbols");
+        });
+    }
+
+    [TestCase("Hubs.Contracts")]
+    [TestCase("Hubs.Client")]
+    public void ThePackage_CarriesTheReadme_TheXmlDocs_AndItsSymbols(string id)
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.nupkg"));
+        using var symbols = ZipFile.OpenRead(Path.Combine(_feed, $"{id}.{_version}.snupkg"));
+        using var nuspec = new StreamReader(package.GetEntry($"{id}.nuspec")!.Open());
+        var manifest = nuspec.ReadToEnd();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(package.Entries.Select(e => e.FullName), Is.SupersetOf(new[] { "README.md", $"lib/net10.0/{id}.dll", $"lib/net10.0/{id}.xml" }));
+            Assert.That(manifest, Does.Contain("<readme>README.md</readme>").And.Contain($"<version>{_version}</version>"));
+            Assert.That(symbols.Entries.Select(e => e.FullName), Does.Contain($"lib/net10.0/{id}.pdb"));
         });
     }
 
@@ -68,6 +101,9 @@ public sealed class PackageConsumerTests
         File.WriteAllText(Path.Combine(app, "nuget.config"), $"""
             <configuration>
               <packageSources>
+                <!-- The local feed alone: Hubs' dependencies come from the global packages folder the build filled, so
+                     this works offline and never waits on a remote source. -->
+                <clear />
                 <add key="hubs-local" value="{_feed}" />
               </packageSources>
             </configuration>
@@ -130,7 +166,9 @@ public sealed class PackageConsumerTests
 
         try
         {
-            await RunAsync("npm", app, ["install", "--no-audit", "--no-fund", "--silent"]);
+            // --prefer-offline: @microsoft/signalr from the cache `npm ci` filled, so this works offline (without it npm
+            // revalidates with the registry and, offline, retries for minutes).
+            await RunAsync("npm", app, ["install", "--prefer-offline", "--no-audit", "--no-fund", "--silent"]);
             var output = await RunAsync("node", app, ["index.mjs"], new()
             {
                 ["HUBS_URL"] = new Uri(url, "/hubs/rooms").ToString(),
