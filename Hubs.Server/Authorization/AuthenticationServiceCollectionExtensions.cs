@@ -70,6 +70,12 @@ internal static class AuthenticationServiceCollectionExtensions
                         {
                             context.Fail("The token has no subject.");
                         }
+                        else
+                        {
+                            // A hub connection keeps its principal for its whole life: only what Hubs reads, not the
+                            // parsed token and its other claims.
+                            context.Principal = HubsUser.Essentials(context.Principal!);
+                        }
 
                         return Task.CompletedTask;
                     },

@@ -33,6 +33,15 @@ internal sealed record HubsUser(string UserId, string DisplayName, IReadOnlyList
         return new HubsUser(sub, string.IsNullOrWhiteSpace(name) ? sub : name, roles, expires);
     }
 
+    /// <summary>A principal with only the claims <see cref="From"/> reads (subject, name, roles, expiry).</summary>
+    public static ClaimsPrincipal Essentials(ClaimsPrincipal principal)
+    {
+        var kept = principal.Claims
+            .Where(c => c.Type is SubjectClaim or NameClaim or RoleClaim or ExpiresClaim)
+            .Select(c => new Claim(c.Type, c.Value, c.ValueType));
+        return new ClaimsPrincipal(new ClaimsIdentity(kept, principal.Identity?.AuthenticationType, NameClaim, RoleClaim));
+    }
+
     public bool IsExpired(DateTimeOffset now) => ExpiresAt is { } expires && now >= expires;
 
     public bool HasAnyRole(IReadOnlyList<string> roles)

@@ -17,7 +17,9 @@ public sealed class TicketTests : ServerFixture
 
     protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        // Everything a misconfigured deployment could turn on.
+        // Everything a misconfigured deployment could turn on, traces included (recorded only where they are exported;
+        // nothing listens on this port, and the test reads them in process).
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9",
         ["Logging:LogLevel:Default"] = "Debug",
         ["Logging:LogLevel:Microsoft"] = "Debug",
         ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
