@@ -52,7 +52,7 @@ public class HotPathBenchmarks
         _filter = new RoomHubFilter(
             _rules,
             rooms,
-            new StoreRoomViews(rooms, presence),
+            new StoreRoomViews(rooms),
             presence,
             new InvocationRateLimiter(limits, metrics, NullLogger<InvocationRateLimiter>.Instance),
             new NodeDrain(Options.Create(new DrainOptions()), metrics, TimeProvider.System, NullLogger<NodeDrain>.Instance),

@@ -1,9 +1,10 @@
-using Hubs.Server.Presence;
-
 namespace Hubs.Server.Rooms;
 
-/// <summary>What a room call is decided on: the room (null when there is none), the caller's grants in it, its member count.</summary>
-internal sealed record RoomView(RoomRecord? Room, RoomGrants Grants, int MemberCount);
+/// <summary>
+/// What a room call is decided on: the room (null when there is none), the caller's grants in it, and its member count
+/// where it came with the read for free.
+/// </summary>
+internal sealed record RoomView(RoomRecord? Room, RoomGrants Grants, int? MemberCount);
 
 /// <summary>
 /// Room reads for deciding that a call may go ahead. A view may be a moment old on a node that has not yet heard of a
@@ -17,11 +18,11 @@ internal interface IRoomViews
 }
 
 /// <summary>Single node: the in-process stores, always current.</summary>
-internal sealed class StoreRoomViews(IRoomStore rooms, IPresenceTracker presence) : IRoomViews
+internal sealed class StoreRoomViews(IRoomStore rooms) : IRoomViews
 {
     public async ValueTask<RoomView> GetAsync(string roomId, string userId, CancellationToken cancellationToken)
     {
         var (room, grants) = await rooms.GetWithGrantsAsync(roomId, userId, cancellationToken);
-        return new RoomView(room, grants, room is null ? 0 : await presence.CountMembersAsync(roomId, cancellationToken));
+        return new RoomView(room, grants, MemberCount: null);
     }
 }

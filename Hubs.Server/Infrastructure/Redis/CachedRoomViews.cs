@@ -49,7 +49,7 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
         var view = await ReadAsync(roomId, userId, cancellationToken);
         if (entry is not null && view.Room is not null && _entries.TryGetValue(roomId, out var current) && ReferenceEquals(current, entry))
         {
-            Interlocked.CompareExchange(ref entry.State, new RoomState(view.Room, view.MemberCount), null);
+            Interlocked.CompareExchange(ref entry.State, new RoomState(view.Room, view.MemberCount ?? 0), null);
             entry.Grants[userId] = view.Grants;
         }
 

@@ -110,7 +110,7 @@ public sealed class RoomHubFilterTests
         var filter = new RoomHubFilter(
             new HubArgumentRules(new LimitsOptions()),
             rooms,
-            new StoreRoomViews(rooms, presence),
+            new StoreRoomViews(rooms),
             presence,
             new InvocationRateLimiter(
                 Microsoft.Extensions.Options.Options.Create(new LimitsOptions()), services.GetRequiredService<HubsMetrics>(), NullLogger<InvocationRateLimiter>.Instance),
