@@ -157,6 +157,8 @@ internal sealed partial class RoomHubFilter(
         invocation.SendTurn = turn;
         try
         {
+            // Completed at once unless a call that runs alone came just before (or the previous send waits for one).
+            await turn.MayAppend.WaitAsync(invocationContext.Context.ConnectionAborted);
             return await next(invocationContext);
         }
         catch (SendRefusedException refused)
@@ -169,14 +171,14 @@ internal sealed partial class RoomHubFilter(
         }
     }
 
-    /// <summary>Any other call: alone among the connection's calls, in arrival order, after its room decision.</summary>
+    /// <summary>Any other call: alone among the connection's calls, after everything before it, then its room decision.</summary>
     private async ValueTask<object?> ExclusiveAsync(
         HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next, RoomInvocation invocation, MethodPolicy policy, HubsUser user)
     {
-        var exclusive = ConnectionInvocations.Of(invocationContext.Context).Exclusive;
-        await exclusive.WaitAsync(invocationContext.Context.ConnectionAborted);
+        var turn = ConnectionInvocations.Of(invocationContext.Context).NextExclusive();
         try
         {
+            await turn.Ready.WaitAsync(invocationContext.Context.ConnectionAborted);
             if (policy.Action != RoomAction.None)
             {
                 await AuthorizeRoomAsync(invocationContext, invocation, policy.Parameters, user, policy.Action);
@@ -186,7 +188,7 @@ internal sealed partial class RoomHubFilter(
         }
         finally
         {
-            exclusive.Release();
+            turn.Complete();
         }
     }
 

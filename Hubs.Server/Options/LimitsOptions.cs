@@ -32,8 +32,9 @@ internal sealed class LimitsOptions
     public int MessagesPerSecondPerUserPerRoom { get; set; } = 5;
 
     /// <summary>
-    /// Calls of one connection in progress at once. Its <c>SendMessage</c> calls run side by side, stored and delivered
-    /// in the order they arrived; every other call waits for the one before it, as with one call at a time.
+    /// Calls of one connection in progress at once. <c>SendMessage</c> calls following one another run side by side,
+    /// stored and delivered in the order they arrived; every other call runs alone after the ones before it, and a send
+    /// after it waits for it: the outcome is that of one call at a time.
     /// </summary>
     [Range(1, 64)]
     public int ParallelInvocationsPerConnection { get; set; } = 8;

@@ -32,7 +32,10 @@ internal sealed partial class RoomMessagePublisher(
     {
         try
         {
-            var appended = await messages.AppendAsync(roomId, draft, member?.ConnectionId, cancellationToken);
+            // Issued by the time the call returns (the log awaits nothing before it): the connection's next send may append.
+            var append = messages.AppendAsync(roomId, draft, member?.ConnectionId, cancellationToken);
+            member?.Turn.Appending();
+            var appended = await append;
 
             // A retry of a send already stored (its acknowledgement was lost) gets the original back and changes nothing.
             if (!appended.Duplicate)
@@ -40,7 +43,7 @@ internal sealed partial class RoomMessagePublisher(
                 if (member is { Turn: var turn })
                 {
                     // Stored in arrival order; their continuations may run in any order, their broadcasts may not.
-                    await turn.Previous;
+                    await turn.MayBroadcast;
                 }
 
                 await BroadcastStoredAsync(appended.Message, appended.Recipients, member?.Turn);
@@ -64,7 +67,7 @@ internal sealed partial class RoomMessagePublisher(
         {
             // Issued (published, or written to local connections) before the call returns: the next send may go.
             var broadcast = hub.Clients.Group(RoomGroups.For(message.RoomId)).MessageReceived(message);
-            turn?.Complete();
+            turn?.Broadcasting();
             await broadcast;
         }
         catch (Exception error)

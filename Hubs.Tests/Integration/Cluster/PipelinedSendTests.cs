@@ -94,6 +94,35 @@ public sealed class PipelinedSendTests : ClusterFixture
         });
     }
 
+    [Test]
+    public async Task JoinSendsAndLeavePipelined_EachSeesTheOnesBefore_AsIfOneAtATime()
+    {
+        var room = NewRoomId();
+        var owner = await ConnectAsync(1, "olga");
+        var member = await ConnectAsync(0, "mona");
+        await owner.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await owner.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+
+        for (var round = 0; round < 10; round++)
+        {
+            // Sent without waiting: the sends must find the join done, the leave must find the sends stored.
+            var join = member.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+            var first = member.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, $"r{round} a"));
+            var second = member.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, $"r{round} b"));
+            var leave = member.InvokeAsync(nameof(IRoomHub.LeaveRoom), room);
+            await Task.WhenAll(join, first, second, leave).WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.That((await second).Sequence, Is.EqualTo((await first).Sequence + 1), $"round {round}: stored in order");
+        }
+
+        var history = await owner.InvokeAsync<IReadOnlyList<RoomMessage>>(nameof(IRoomHub.GetHistory), new GetHistoryRequest(room));
+        var members = await owner.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+        Assert.Multiple(() =>
+        {
+            Assert.That(history.Select(m => m.Text), Is.EqualTo(Enumerable.Range(0, 10).SelectMany(r => new[] { $"r{r} a", $"r{r} b" })));
+            Assert.That(members.Select(m => m.UserId), Is.EqualTo(new[] { "olga" }), "the last call, a leave, ran last");
+        });
+    }
+
     /// <summary>
     /// Counts the appends in flight at once. Armed, it holds back the answer to the first append until a second one
     /// starts (or 5 s pass): with one call at a time per connection, no second send could start meanwhile, and the
