@@ -126,21 +126,14 @@ public sealed class InvalidInputTests : ServerFixture
     }
 
     /// <summary>Fails appends to one room with an exception carrying details a client must never see.</summary>
-    private sealed class FailingMessageLog(IRoomMessageLog inner) : IRoomMessageLog
+    private sealed class FailingMessageLog(IRoomMessageLog inner) : DelegatingRoomMessageLog(inner)
     {
         public const string Secret = "redis-secret.internal:6379,password=hunter2";
 
-        public Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken) =>
+        public override Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken) =>
             roomId == PoisonRoom
                 ? throw new InvalidOperationException($"Connection to {Secret} failed at /srv/hubs/RoomLog.cs:42")
-                : inner.AppendAsync(roomId, draft, admitConnectionId, cancellationToken);
-
-        public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.ReadAsync(roomId, afterSequence, limit, cancellationToken);
-
-        public Task<long> GetLastSequenceAsync(string roomId, CancellationToken cancellationToken) => inner.GetLastSequenceAsync(roomId, cancellationToken);
-
-        public Task DeleteAsync(string roomId, CancellationToken cancellationToken) => inner.DeleteAsync(roomId, cancellationToken);
+                : Inner.AppendAsync(roomId, draft, admitConnectionId, cancellationToken);
     }
 }
 

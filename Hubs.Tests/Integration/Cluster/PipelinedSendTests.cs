@@ -128,7 +128,7 @@ public sealed class PipelinedSendTests : ClusterFixture
     /// starts (or 5 s pass): with one call at a time per connection, no second send could start meanwhile, and the
     /// sends behind the held one must still be broadcast after it.
     /// </summary>
-    private sealed class OverlapCountingLog(IRoomMessageLog inner) : IRoomMessageLog
+    private sealed class OverlapCountingLog(IRoomMessageLog inner) : DelegatingRoomMessageLog(inner)
     {
         private int _inFlight;
         private int _most;
@@ -142,7 +142,7 @@ public sealed class PipelinedSendTests : ClusterFixture
             Volatile.Write(ref _second, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         }
 
-        public async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken)
+        public override async Task<AppendResult> AppendAsync(string roomId, MessageDraft draft, string? admitConnectionId, CancellationToken cancellationToken)
         {
             var now = Interlocked.Increment(ref _inFlight);
             int seen;
@@ -153,7 +153,7 @@ public sealed class PipelinedSendTests : ClusterFixture
             try
             {
                 // Issued at once, in arrival order; only the answer to the first is held back.
-                var append = inner.AppendAsync(roomId, draft, admitConnectionId, cancellationToken);
+                var append = Inner.AppendAsync(roomId, draft, admitConnectionId, cancellationToken);
                 if (Volatile.Read(ref _second) is { } second)
                 {
                     if (now == 1)
@@ -174,12 +174,5 @@ public sealed class PipelinedSendTests : ClusterFixture
                 Interlocked.Decrement(ref _inFlight);
             }
         }
-
-        public Task<IReadOnlyList<RoomMessage>> ReadAsync(string roomId, long? afterSequence, int limit, CancellationToken cancellationToken) =>
-            inner.ReadAsync(roomId, afterSequence, limit, cancellationToken);
-
-        public Task<long> GetLastSequenceAsync(string roomId, CancellationToken cancellationToken) => inner.GetLastSequenceAsync(roomId, cancellationToken);
-
-        public Task DeleteAsync(string roomId, CancellationToken cancellationToken) => inner.DeleteAsync(roomId, cancellationToken);
     }
 }
