@@ -47,6 +47,26 @@ internal sealed partial class NodeDrain(
     public IReadOnlyList<HubConnectionContext> ConnectionsOf(string userId) =>
         [.. _connections.Values.Where(c => c.UserIdentifier == userId)];
 
+    /// <summary>The open connection with this id on this node, if there is one.</summary>
+    public HubConnectionContext? Find(string connectionId) => _connections.GetValueOrDefault(connectionId);
+
+    /// <summary>Closes a connection now: <paramref name="message"/> is written (waiting a second at most), then it is aborted.</summary>
+    public static async Task CloseNowAsync(HubConnectionContext connection, CloseMessage message)
+    {
+        try
+        {
+            await connection.WriteAsync(message).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
+        }
+        catch (Exception error) when (error is OperationCanceledException or TimeoutException or ObjectDisposedException or InvalidOperationException or IOException)
+        {
+            // Gone already or not reading: the abort below ends it all the same.
+        }
+        finally
+        {
+            connection.Abort();
+        }
+    }
+
     public void Connected(HubConnectionContext connection)
     {
         _connections[connection.ConnectionId] = connection;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Hubs.Contracts;
 using Hubs.Server.Lifecycle;
-using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace Hubs.Server.Presence;
@@ -64,23 +63,7 @@ internal sealed partial class LocalUserDisconnects(NodeDrain connections, ILogge
     {
         var closing = connections.ConnectionsOf(userId);
         Log.Closing(logger, closing.Count);
-        await Task.WhenAll(closing.Select(CloseAsync));
-    }
-
-    private static async Task CloseAsync(HubConnectionContext connection)
-    {
-        try
-        {
-            await connection.WriteAsync(new CloseMessage(CloseText, allowReconnect: false)).AsTask().WaitAsync(TimeSpan.FromSeconds(1));
-        }
-        catch (Exception error) when (error is OperationCanceledException or TimeoutException or ObjectDisposedException or InvalidOperationException or IOException)
-        {
-            // Gone already or not reading: the abort below ends it all the same.
-        }
-        finally
-        {
-            connection.Abort();
-        }
+        await Task.WhenAll(closing.Select(c => NodeDrain.CloseNowAsync(c, new CloseMessage(CloseText, allowReconnect: false))));
     }
 
     private static partial class Log

@@ -178,6 +178,10 @@ internal sealed class RoomHub(
             {
                 refusal = $"{ErrorCodes.RateLimited}: too many connections for this user";
             }
+            else
+            {
+                localConnections.Present(Context.ConnectionId);
+            }
         }
         catch (HubsErrorException error)
         {
@@ -207,6 +211,7 @@ internal sealed class RoomHub(
             return;
         }
 
+        localConnections.Departing(Context.ConnectionId);
         try
         {
             // The connection is gone: its cleanup must finish regardless of ConnectionAborted.

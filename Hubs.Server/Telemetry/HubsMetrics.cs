@@ -23,6 +23,7 @@ internal sealed class HubsMetrics
     private readonly Counter<long> _silentPeersDropped;
     private readonly Counter<long> _connectionsDrained;
     private readonly Counter<long> _auditRecords;
+    private readonly Counter<long> _presenceLost;
 
     public HubsMetrics(IMeterFactory meterFactory)
     {
@@ -44,6 +45,9 @@ internal sealed class HubsMetrics
             "hubs.connections.drained", "{connection}", "Connections closed by a graceful drain, with a close message that allows reconnecting.");
         _auditRecords = meter.CreateCounter<long>(
             "hubs.audit.records", "{record}", "Audit records (owner actions, admin actions, authorization denials) by action and outcome.");
+        _presenceLost = meter.CreateCounter<long>(
+            "hubs.connections.presence_lost", "{connection}",
+            "Open connections whose shared presence was gone (reaped in a partition, or lost by Redis), closed with a close message that allows reconnecting.");
     }
 
     public void Audited(string action, string outcome) =>
@@ -65,6 +69,8 @@ internal sealed class HubsMetrics
     public void RedisFailure(string operation) => _redisFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void NodeReaped() => _nodesReaped.Add(1);
+
+    public void PresenceLost(int connections) => _presenceLost.Add(connections);
 
     public void SilentPeerDropped() => _silentPeersDropped.Add(1);
 

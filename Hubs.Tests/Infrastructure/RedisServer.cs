@@ -54,7 +54,7 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts it again on the same port and data directory.</summary>
+    /// <summary>Starts it again on the same port and data directory; returns once it has loaded its data and answers.</summary>
     public Task RestartAsync() => StartProcessAsync();
 
     /// <summary>Keys of this deployment, for baseline comparisons.</summary>
@@ -132,7 +132,9 @@ internal sealed class RedisServer : IAsyncDisposable
                 await probe.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            catch (RedisException error) when (
+                (error is RedisConnectionException || error.Message.StartsWith("LOADING", StringComparison.Ordinal))
+                && DateTime.UtcNow < deadline && !_process.HasExited)
             {
                 await Task.Delay(50);
             }

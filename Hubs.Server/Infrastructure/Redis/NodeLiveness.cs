@@ -1,112 +1,253 @@
+using Hubs.Contracts;
+using Hubs.Server.Authorization;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace Hubs.Server.Infrastructure.Redis;
 
 /// <summary>
-/// Keeps this node's presence honest in a cluster. Every third of the presence timeout it: heartbeats a key whose TTL
-/// is two such periods; removes this node's entries whose connections are gone here (their departure failed while
-/// Redis was away); and removes the entries of nodes whose heartbeat expired, fenced so that one survivor does it
-/// once (T20). A dead node's users therefore leave presence within <c>Hubs:Presence:TimeoutSeconds</c>.
+/// Keeps this node's presence honest in a cluster. Every third of the presence timeout, and at once when its Redis
+/// connection comes back, it heartbeats a key whose lifetime is two such periods, then reconciles its own entries with
+/// the connections open here, then reaps nodes whose heartbeat is gone (T20).
 /// </summary>
-internal sealed partial class NodeLiveness(
-    RedisGateway redis,
-    RedisKeys keys,
-    NodeIdentity node,
-    RedisPresenceTracker presence,
-    ConnectionDeparture departure,
-    LocalConnections local,
-    NodeDrain drain,
-    HubsMetrics metrics,
-    IOptions<PresenceOptions> options,
-    TimeProvider time,
-    ILogger<NodeLiveness> logger) : BackgroundService
+/// <remarks>
+/// A missing heartbeat is evidence of death only when this node saw Redis, unbroken, for a whole presence timeout
+/// before it looked (<see cref="RedisContinuity"/>): after an outage every node's heartbeat has lapsed, and each gets
+/// that long to write it again before anyone reaps it (T27). A node whose heartbeat lapsed while it lived writes it
+/// again and goes on: its entries are where they were, and nobody heard anything. A node that was reaped anyway (it
+/// lost Redis alone, a partition) or whose entries Redis lost finds its open connections missing from its entries and
+/// closes them with a close message that allows reconnecting: a connection is either in its rooms or is told to come
+/// back and join them again, never left in a room's group without its presence.
+/// </remarks>
+internal sealed partial class NodeLiveness : BackgroundService
 {
+    /// <summary>The close text of a connection whose shared presence was gone; the client reconnects and rejoins.</summary>
+    public const string PresenceLostCloseText = $"{ErrorCodes.Unavailable}: this connection's presence was lost, reconnect";
+
     private static readonly TimeSpan ReaperLease = TimeSpan.FromSeconds(60);
 
-    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
-    private readonly TimeSpan _period = TimeSpan.FromSeconds(options.Value.TimeoutSeconds) / 3;
+    /// <summary>Every this many rounds the entries are compared one by one even when their count matches.</summary>
+    private const int FullReconcileEvery = 10;
+
+    private readonly RedisGateway _redis;
+    private readonly RedisKeys _keys;
+    private readonly NodeIdentity _node;
+    private readonly RedisPresenceTracker _presence;
+    private readonly ConnectionDeparture _departure;
+    private readonly LocalConnections _local;
+    private readonly NodeDrain _drain;
+    private readonly HubsMetrics _metrics;
+    private readonly IConnectionMultiplexer _multiplexer;
+    private readonly TimeProvider _time;
+    private readonly ILogger<NodeLiveness> _logger;
+    private readonly RedisContinuity _continuity;
+    private readonly TimeSpan _timeout;
+    private readonly TimeSpan _period;
+    private TaskCompletionSource _wake = NewWake();
+    private bool _reconcileNext = true;
+    private int _rounds;
+    private int _reapingRounds;
+
+    public NodeLiveness(
+        RedisGateway redis,
+        RedisKeys keys,
+        NodeIdentity node,
+        RedisPresenceTracker presence,
+        ConnectionDeparture departure,
+        LocalConnections local,
+        NodeDrain drain,
+        HubsMetrics metrics,
+        IConnectionMultiplexer multiplexer,
+        IOptions<PresenceOptions> options,
+        TimeProvider time,
+        ILogger<NodeLiveness> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _node = node;
+        _presence = presence;
+        _departure = departure;
+        _local = local;
+        _drain = drain;
+        _metrics = metrics;
+        _multiplexer = multiplexer;
+        _time = time;
+        _logger = logger;
+        _continuity = new RedisContinuity(time);
+        _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
+        _period = _timeout / 3;
+    }
+
+    /// <summary>Rounds completed since start in which this node was entitled to reap (its view of Redis unbroken for a presence timeout).</summary>
+    public int ReapingRounds => Volatile.Read(ref _reapingRounds);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Log.Started(logger, node.Id);
-        using var timer = new PeriodicTimer(_period, time);
-        do
+        Log.Started(_logger, _node.Id);
+        _multiplexer.ConnectionFailed += OnConnectionFailed;
+        _multiplexer.ConnectionRestored += OnConnectionRestored;
+        try
         {
-            try
+            while (!stoppingToken.IsCancellationRequested)
             {
-                await HeartbeatAsync(stoppingToken);
-                await RemoveStaleLocalEntriesAsync(stoppingToken);
-                await ReapDeadNodesAsync(stoppingToken);
-            }
-            catch (Exception error) when (error is not OperationCanceledException)
-            {
-                // Redis failures are logged and counted by the gateway; the next round tries again.
-                Log.RoundFailed(logger, error.GetType().Name);
+                // A wake during the round asks for another round at once.
+                Interlocked.Exchange(ref _wake, NewWake());
+                await RoundAsync(stoppingToken);
+                await Task.WhenAny(Task.Delay(_period, _time, stoppingToken), Volatile.Read(ref _wake).Task);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        finally
+        {
+            _multiplexer.ConnectionFailed -= OnConnectionFailed;
+            _multiplexer.ConnectionRestored -= OnConnectionRestored;
+        }
     }
 
-    private Task HeartbeatAsync(CancellationToken cancellationToken) =>
-        redis.WriteAsync("node.heartbeat", async db =>
-        {
-            var batch = db.CreateBatch();
-            var alive = batch.StringSetAsync(keys.NodeAlive(node.Id), time.GetUtcNow().ToUnixTimeMilliseconds(), _period * 2);
-            var member = batch.SetAddAsync(keys.Nodes, node.Id);
-            batch.Execute();
-            await Task.WhenAll(alive, member);
-            return true;
-        }, cancellationToken);
-
-    private async Task RemoveStaleLocalEntriesAsync(CancellationToken cancellationToken)
+    private async Task RoundAsync(CancellationToken cancellationToken)
     {
-        foreach (var entry in await presence.GetNodeConnectionsAsync(node.Id, cancellationToken))
+        (bool Lapsed, long Recorded) beat;
+        try
         {
-            if (!local.Contains(entry.Name!))
+            beat = await HeartbeatAsync(cancellationToken);
+        }
+        catch (HubsErrorException)
+        {
+            // Logged and counted by the gateway. Whatever this node saw of Redis until now proves nothing any more.
+            _continuity.Break();
+            _reconcileNext = true;
+            return;
+        }
+
+        var first = Interlocked.Increment(ref _rounds) == 1;
+        _continuity.Confirm();
+        if (beat.Lapsed && !first)
+        {
+            Log.HeartbeatLapsed(_logger, _node.Id);
+        }
+
+        try
+        {
+            // What this round announces (a stale entry's departure, a dead node's users leaving) waits until this node
+            // has seen Redis unbroken for a presence timeout: by then the other nodes are back too, and subscribed to
+            // hear it, and their heartbeats are what they really are. Closing connections whose presence was lost waits
+            // one period, for the nodes that will hear them rejoin.
+            var settled = _continuity.UnbrokenFor(_timeout);
+            if (_continuity.UnbrokenFor(_period)
+                && (_reconcileNext || beat.Lapsed || beat.Recorded != _local.Count || _rounds % FullReconcileEvery == 0))
             {
-                await departure.DepartAsync(entry.Name!, entry.Value!, cancellationToken);
+                await ReconcileAsync(departStale: settled, cancellationToken);
+                _reconcileNext = !settled;
+            }
+
+            if (settled)
+            {
+                await ReapDeadNodesAsync(cancellationToken);
+                Interlocked.Increment(ref _reapingRounds);
             }
         }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            // Redis failures are logged and counted by the gateway; the next round tries again.
+            _reconcileNext = true;
+            Log.RoundFailed(_logger, error.GetType().Name);
+        }
+    }
+
+    private Task<(bool Lapsed, long Recorded)> HeartbeatAsync(CancellationToken cancellationToken) =>
+        _redis.LivenessWriteAsync("node.heartbeat", async db =>
+        {
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(
+                RedisScripts.Heartbeat,
+                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id)],
+                [_time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(_period * 2).TotalMilliseconds, _node.Id]))!;
+            return ((long)result[0] == 1, (long)result[1]);
+        }, cancellationToken);
+
+    /// <summary>
+    /// This node's entries against its open connections: an entry without a connection is stale (its departure failed
+    /// while Redis was away) and departs when <paramref name="departStale"/>; a present connection without an entry lost its presence and is closed
+    /// so that it reconnects and joins its rooms again.
+    /// </summary>
+    private async Task ReconcileAsync(bool departStale, CancellationToken cancellationToken)
+    {
+        // Listed before the entries are read: a connection that departs in between is no longer present when closed.
+        var present = _local.PresentIds();
+        var entries = await _presence.GetNodeConnectionsAsync(_node.Id, cancellationToken);
+        var recorded = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            var connectionId = entry.Name.ToString();
+            recorded.Add(connectionId);
+            if (departStale && !_local.Contains(connectionId))
+            {
+                await _departure.DepartAsync(connectionId, entry.Value.ToString(), cancellationToken);
+            }
+        }
+
+        var lost = present.Where(id => !recorded.Contains(id) && _local.IsPresent(id)).ToArray();
+        if (lost.Length == 0)
+        {
+            return;
+        }
+
+        Log.PresenceLost(_logger, lost.Length);
+        _metrics.PresenceLost(lost.Length);
+        await Task.WhenAll(lost.Select(_drain.Find).OfType<Microsoft.AspNetCore.SignalR.HubConnectionContext>()
+            .Select(c => NodeDrain.CloseNowAsync(c, new CloseMessage(PresenceLostCloseText, allowReconnect: true))));
     }
 
     private async Task ReapDeadNodesAsync(CancellationToken cancellationToken)
     {
-        var nodes = await redis.ReadAsync("node.list", db => db.SetMembersAsync(keys.Nodes), cancellationToken);
-        foreach (var other in nodes.Select(n => n.ToString()).Where(n => n != node.Id))
+        var nodes = await _redis.ReadAsync("node.list", db => db.SetMembersAsync(_keys.Nodes), cancellationToken);
+        foreach (var other in nodes.Select(n => n.ToString()).Where(n => n != _node.Id))
         {
-            var alive = await redis.ReadAsync("node.alive", db => db.KeyExistsAsync(keys.NodeAlive(other)), cancellationToken);
-            if (alive)
+            // Fencing: only the survivor that takes the lease removes the dead node's entries, and only while it is dead.
+            var claimed = await _redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
+                RedisScripts.ClaimReap,
+                [_keys.NodeAlive(other), _keys.NodeReaper(other)],
+                [_node.Id, (long)ReaperLease.TotalMilliseconds]) == 1, cancellationToken);
+            if (claimed)
             {
-                continue;
+                await ReapAsync(other, cancellationToken);
             }
-
-            // Fencing: only the survivor that takes the lease removes the dead node's entries.
-            var lease = await redis.WriteAsync("node.reap", db => db.StringSetAsync(keys.NodeReaper(other), node.Id, ReaperLease, When.NotExists), cancellationToken);
-            if (!lease)
-            {
-                continue;
-            }
-
-            var connections = await presence.GetNodeConnectionsAsync(other, cancellationToken);
-            foreach (var entry in connections)
-            {
-                await departure.DepartAsync(entry.Name!, entry.Value!, cancellationToken);
-            }
-
-            // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
-            await redis.WriteAsync("node.reap", async db =>
-            {
-                await db.KeyDeleteAsync(keys.NodeConnections(other));
-                return await db.SetRemoveAsync(keys.Nodes, other);
-            }, cancellationToken);
-            metrics.NodeReaped();
-            Log.NodeReaped(logger, other, connections.Length);
         }
+    }
+
+    private async Task ReapAsync(string other, CancellationToken cancellationToken)
+    {
+        var reaped = 0;
+        foreach (var entry in await _presence.GetNodeConnectionsAsync(other, cancellationToken))
+        {
+            var step = await _redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
+                RedisScripts.ReapConnection,
+                [_keys.NodeAlive(other), _keys.NodeConnections(other)],
+                [entry.Name]), cancellationToken);
+            if (step < 0)
+            {
+                // It heartbeats again: it reconciles its own connections, including any this reap already took.
+                Log.ReapStopped(_logger, other, reaped);
+                return;
+            }
+
+            if (step == 1)
+            {
+                await _departure.DepartAsync(entry.Name.ToString(), entry.Value.ToString(), cancellationToken);
+                reaped++;
+            }
+        }
+
+        // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
+        await _redis.WriteAsync("node.reap", db => db.ScriptEvaluateAsync(
+            RedisScripts.ForgetNode,
+            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes],
+            [other]), cancellationToken);
+        _metrics.NodeReaped();
+        Log.NodeReaped(_logger, other, reaped);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -119,15 +260,22 @@ internal sealed partial class NodeLiveness(
             // purpose: a survivor reaps them when the presence timeout has passed, by which time their users are
             // back on other nodes (no UserLeft) or really gone (UserLeft).
             var handoff = _timeout - _period;
-            await redis.WriteAsync("node.stop", db => drain.HandedOffCount > 0
-                ? db.KeyExpireAsync(keys.NodeAlive(node.Id), handoff)
-                : db.KeyDeleteAsync(keys.NodeAlive(node.Id)), cancellationToken);
+            await _redis.WriteAsync("node.stop", db => _drain.HandedOffCount > 0
+                ? db.KeyExpireAsync(_keys.NodeAlive(_node.Id), handoff)
+                : db.KeyDeleteAsync(_keys.NodeAlive(_node.Id)), cancellationToken);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            Log.RoundFailed(logger, error.GetType().Name);
+            Log.RoundFailed(_logger, error.GetType().Name);
         }
     }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) => _continuity.Break();
+
+    /// <summary>Back: heartbeat now, so that the others, who count from their own return, find this node alive.</summary>
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => Volatile.Read(ref _wake).TrySetResult();
+
+    private static TaskCompletionSource NewWake() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private static partial class Log
     {
@@ -139,5 +287,14 @@ internal sealed partial class NodeLiveness(
 
         [LoggerMessage(3, LogLevel.Debug, "Liveness round failed ({ErrorType}); retrying next period")]
         public static partial void RoundFailed(ILogger logger, string errorType);
+
+        [LoggerMessage(4, LogLevel.Warning, "This node's heartbeat ({NodeId}) had lapsed while it ran (Redis was away for longer than its lifetime); written again, entries kept")]
+        public static partial void HeartbeatLapsed(ILogger logger, string nodeId);
+
+        [LoggerMessage(5, LogLevel.Warning, "{ConnectionCount} open connections had lost their shared presence (reaped in a partition, or lost by Redis); closed so that they reconnect and rejoin")]
+        public static partial void PresenceLost(ILogger logger, int connectionCount);
+
+        [LoggerMessage(6, LogLevel.Warning, "Node {NodeId} heartbeats again; stopped reaping it after {ConnectionCount} connections")]
+        public static partial void ReapStopped(ILogger logger, string nodeId, int connectionCount);
     }
 }

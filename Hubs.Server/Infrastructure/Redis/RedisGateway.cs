@@ -25,6 +25,7 @@ internal sealed partial class RedisGateway
     private readonly ResiliencePipeline _guard;
     private readonly ResiliencePipeline _writes;
     private readonly ResiliencePipeline _reads;
+    private readonly ResiliencePipeline _liveness;
 
     public RedisGateway(IConnectionMultiplexer redis, HubsMetrics metrics, ILogger<RedisGateway> logger)
     {
@@ -62,6 +63,12 @@ internal sealed partial class RedisGateway
             })
             .AddPipeline(_guard)
             .Build();
+
+        // The heartbeat must go out the moment Redis is back, not once the breaker that the node's other calls tripped
+        // lets calls through again: other nodes count the time since they are back against it (T27).
+        _liveness = new ResiliencePipelineBuilder()
+            .AddTimeout(TimeSpan.FromMilliseconds(1000))
+            .Build();
     }
 
     /// <summary>A change; never retried, since a retry after a lost reply could apply it twice.</summary>
@@ -71,6 +78,10 @@ internal sealed partial class RedisGateway
     /// <summary>An idempotent read; retried with jitter within the call budget.</summary>
     public Task<T> ReadAsync<T>(string operation, Func<IDatabase, Task<T>> call, CancellationToken cancellationToken) =>
         RunAsync(_reads, operation, call, cancellationToken);
+
+    /// <summary>A liveness write (the node's heartbeat): never retried, outside the circuit breaker, one attempt's timeout.</summary>
+    public Task<T> LivenessWriteAsync<T>(string operation, Func<IDatabase, Task<T>> call, CancellationToken cancellationToken) =>
+        RunAsync(_liveness, operation, call, cancellationToken);
 
     private async Task<T> RunAsync<T>(ResiliencePipeline pipeline, string operation, Func<IDatabase, Task<T>> call, CancellationToken cancellationToken)
     {

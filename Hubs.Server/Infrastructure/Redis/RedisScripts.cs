@@ -201,4 +201,46 @@ internal static class RedisScripts
         end
         return rooms
         """;
+
+    /// <summary>
+    /// KEYS: node alive, nodes, node conns, node reaper. ARGV: stamp, lifetime in ms, nodeId. {lapsed, recorded}: lapsed
+    /// 1 when the alive key had expired (Redis was away, or this node stalled, for longer than its lifetime); recorded,
+    /// how many connections shared presence holds for the node. A reaper's lease on a node that heartbeats is void:
+    /// dropping it lets a survivor reap this node at once if it dies soon after.
+    /// </summary>
+    public const string Heartbeat = """
+        local lapsed = redis.call('EXISTS', KEYS[1]) == 0
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('SADD', KEYS[2], ARGV[3])
+        redis.call('DEL', KEYS[4])
+        return { lapsed and 1 or 0, redis.call('HLEN', KEYS[3]) }
+        """;
+
+    /// <summary>
+    /// KEYS: node alive, node reaper. ARGV: reaper's nodeId, lease in ms. 1 when the node is still without a heartbeat
+    /// and this survivor took the lease to reap it (fencing: one survivor reaps a node, once).
+    /// </summary>
+    public const string ClaimReap = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
+        """;
+
+    /// <summary>
+    /// KEYS: node alive, node conns. ARGV: connectionId. -1 when the node heartbeats again (the reap stops: the node
+    /// reconciles its own connections), 0 when the entry is gone already, 1 when it was taken for departure. The entry
+    /// goes first, so that the node, should it come back mid-way, knows this connection is being reaped.
+    /// </summary>
+    public const string ReapConnection = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+        return redis.call('HDEL', KEYS[2], ARGV[1])
+        """;
+
+    /// <summary>KEYS: node alive, node conns, nodes. ARGV: nodeId. Forgets a reaped node, unless it heartbeats again.</summary>
+    public const string ForgetNode = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+        redis.call('DEL', KEYS[2])
+        redis.call('SREM', KEYS[3], ARGV[1])
+        return 1
+        """;
 }

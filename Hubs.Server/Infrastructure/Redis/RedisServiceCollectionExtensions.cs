@@ -42,7 +42,8 @@ internal static class RedisServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<RedisUserDisconnects>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
-        services.AddHostedService<NodeLiveness>();
+        services.AddSingleton<NodeLiveness>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
 
         signalR.AddStackExchangeRedis(options => { });
