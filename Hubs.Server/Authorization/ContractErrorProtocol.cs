@@ -6,6 +6,7 @@ using Hubs.Server.Lifecycle;
 using Hubs.Server.RateLimiting;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 
@@ -15,11 +16,14 @@ namespace Hubs.Server.Authorization;
 /// A hub protocol (JSON, or MessagePack for clients that choose it) with invocation errors in the contract's shape. SignalR prefixes a hub error with
 /// "An unexpected error occurred invoking 'X' on the server. HubException: " and answers arguments it cannot bind
 /// (wrong types, unknown enum values, wrong counts, unknown methods) with a text of its own; clients of the contract
-/// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors are touched; close messages keep SignalR's form.
+/// must see exactly "&lt;code&gt;: &lt;text&gt;". Only completion errors, and the close message of a connection it refused a
+/// frame of, are touched; other close messages keep SignalR's form.
 /// </summary>
 /// <remarks>
 /// It is also where invocations that never reach the hub filter (unknown methods, arguments that do not bind,
 /// streaming calls) spend the connection's invocation budget (T13): past it they are answered <c>rate_limited</c>.
+/// And it closes a connection that sends a frame of an unknown message type, or one no client of this hub sends
+/// (<see cref="ClientMessageRules"/>), with <c>invalid_argument</c> (T29).
 /// </remarks>
 internal sealed partial class ContractErrorProtocol(
     IHubProtocol inner,
@@ -33,6 +37,8 @@ internal sealed partial class ContractErrorProtocol(
     private const string UnknownMethodSuffix = "HubException: Method does not exist.";
     private const string RateLimitedSuffix = "HubException: " + RateLimitedError;
     private const string RateLimitedError = ErrorCodes.RateLimited + ": " + InvocationRateLimiter.RefusalText;
+    private const string CloseRefusal = "hubs.protocol.close_refusal";
+    private const string UnusableFrame = "unusable_frame";
 
     private readonly IHubProtocol _inner = inner;
 
@@ -46,9 +52,22 @@ internal sealed partial class ContractErrorProtocol(
 
     public bool TryParseMessage(ref ReadOnlySequence<byte> input, IInvocationBinder binder, [NotNullWhen(true)] out HubMessage? message)
     {
+        var unread = input.Length;
         if (!_inner.TryParseMessage(ref input, binder, out message))
         {
+            // False with input consumed: a whole frame of a type the inner protocol ignores "for future protocol
+            // changes". Left to SignalR, a connection with a maximum message size parses it again forever (deaf).
+            if (input.Length < unread)
+            {
+                Refuse(ClientMessageRules.UnknownType);
+            }
+
             return false;
+        }
+
+        if (ClientMessageRules.Refusal(message, StatefulReconnect()) is { } reason)
+        {
+            Refuse(reason);
         }
 
         // Calls that expect an answer are in flight until it is written (a drain waits for them before closing).
@@ -76,6 +95,34 @@ internal sealed partial class ContractErrorProtocol(
         return true;
     }
 
+    /// <summary>
+    /// Closes the connection for a frame a client of this hub never sends (T29): SignalR answers an exception thrown
+    /// while parsing with a close message, which <see cref="Normalize"/> turns into this refusal. Charged to the
+    /// connection's invocation budget like the calls SignalR refuses itself.
+    /// </summary>
+    [DoesNotReturn]
+    private void Refuse(string reason)
+    {
+        var refId = RefIds.New();
+        var refusal = $"{ErrorCodes.InvalidArgument}: {reason} (ref {refId})";
+        var connection = CurrentConnection.Value;
+        Log.FrameRefused(logger, connection?.ConnectionId, refId, reason);
+        metrics.Denied(UnusableFrame);
+        if (connection is not null)
+        {
+            connection.Items[CloseRefusal] = refusal;
+            invocations.TryAdmit(connection.ConnectionId, connection.Items, connection.Abort);
+        }
+
+        throw new InvalidDataException(refusal);
+    }
+
+    // The transport sets the (preview) feature only on a connection that negotiated stateful reconnect; only its presence is read.
+#pragma warning disable CA2252
+    private static bool StatefulReconnect() =>
+        CurrentConnection.Value?.Features.Get<IStatefulReconnectFeature>() is not null;
+#pragma warning restore CA2252
+
     public void WriteMessage(HubMessage message, IBufferWriter<byte> output)
     {
         _inner.WriteMessage(Normalize(message), output);
@@ -100,6 +147,14 @@ internal sealed partial class ContractErrorProtocol(
 
     private HubMessage Normalize(HubMessage message)
     {
+        // SignalR's own text for a close after a parse failure is "Connection closed with an error."; a refused frame's
+        // close says why, in the contract's shape, and does not invite a reconnect.
+        if (message is CloseMessage { Error: not null }
+            && CurrentConnection.Value?.Items.TryGetValue(CloseRefusal, out var refusal) == true)
+        {
+            return new CloseMessage((string?)refusal, allowReconnect: false);
+        }
+
         if (message is not CompletionMessage { Error: { } error } completion)
         {
             return message;
@@ -143,5 +198,8 @@ internal sealed partial class ContractErrorProtocol(
 
         [LoggerMessage(2, LogLevel.Information, "Refused an invocation with rate_limited (ref {RefId}): the connection's invocation budget is spent")]
         public static partial void UnboundRateLimited(ILogger logger, string refId);
+
+        [LoggerMessage(3, LogLevel.Warning, "Closed connection {ConnectionId} with invalid_argument (ref {RefId}): {Reason}")]
+        public static partial void FrameRefused(ILogger logger, string? connectionId, string refId, string reason);
     }
 }

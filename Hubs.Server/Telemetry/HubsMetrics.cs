@@ -32,7 +32,7 @@ internal sealed class HubsMetrics
         _invocations = meter.CreateCounter<long>("hubs.invocations", "{invocation}", "Hub invocations by method and outcome (ok or an error code).");
         _messagesAccepted = meter.CreateCounter<long>("hubs.messages.accepted", "{message}", "Messages stored and broadcast.");
         _messagesDelivered = meter.CreateCounter<long>("hubs.messages.delivered", "{delivery}", "Message deliveries to connections (one per recipient connection).");
-        _denials = meter.CreateCounter<long>("hubs.authorization.denials", "{denial}", "Refused connections and invocations by error code.");
+        _denials = meter.CreateCounter<long>("hubs.authorization.denials", "{denial}", "Refused connections, invocations and frames by error code or reason.");
         _redisFailures = meter.CreateCounter<long>("hubs.redis.failures", "{failure}", "Failed Redis calls by operation.");
         _nodesReaped = meter.CreateCounter<long>("hubs.nodes.reaped", "{node}", "Dead nodes whose presence this node removed.");
         _slowConsumersDropped = meter.CreateCounter<long>(

@@ -1,18 +1,27 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace Hubs.Tests.Infrastructure;
 
 /// <summary>
-/// A bare WebSocket speaking SignalR's JSON protocol by hand: for peers that misbehave in ways no SignalR client
-/// would (silence, garbage, huge frames, not reading).
+/// A bare WebSocket speaking SignalR's JSON (or MessagePack) protocol by hand: for peers that misbehave in ways no
+/// SignalR client would (silence, garbage, huge frames, not reading).
 /// </summary>
 internal sealed class RawHubSocket : IAsyncDisposable
 {
     public const char RecordSeparator = '\u001e';
 
-    private RawHubSocket(ClientWebSocket socket) => Socket = socket;
+    private readonly IHubProtocol _protocol;
+
+    private RawHubSocket(ClientWebSocket socket, IHubProtocol protocol)
+    {
+        Socket = socket;
+        _protocol = protocol;
+    }
 
     public ClientWebSocket Socket { get; }
 
@@ -48,7 +57,9 @@ internal sealed class RawHubSocket : IAsyncDisposable
     /// <param name="receiveBufferBytes">
     /// A small kernel receive buffer for the socket, so that a peer that stops reading backs the server up quickly.
     /// </param>
-    public static async Task<RawHubSocket> ConnectAsync(Uri hubUrl, string token, bool handshake = true, int? receiveBufferBytes = null)
+    /// <param name="messagePack">Whether the handshake asks for the MessagePack protocol rather than JSON.</param>
+    public static async Task<RawHubSocket> ConnectAsync(
+        Uri hubUrl, string token, bool handshake = true, int? receiveBufferBytes = null, bool messagePack = false)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
@@ -79,10 +90,10 @@ internal sealed class RawHubSocket : IAsyncDisposable
             await socket.ConnectAsync(uri, CancellationToken.None);
         }
 
-        var raw = new RawHubSocket(socket);
+        var raw = new RawHubSocket(socket, messagePack ? new MessagePackHubProtocol() : new JsonHubProtocol());
         if (handshake)
         {
-            await raw.SendTextAsync("""{"protocol":"json","version":1}""" + RecordSeparator);
+            await raw.SendTextAsync($$"""{"protocol":"{{raw._protocol.Name}}","version":1}""" + RecordSeparator);
             var reply = await raw.ReceiveTextAsync();
             Assert.That(reply, Is.EqualTo("{}" + RecordSeparator), "handshake accepted");
         }
@@ -94,6 +105,8 @@ internal sealed class RawHubSocket : IAsyncDisposable
 
     public Task SendBytesAsync(byte[] bytes, bool endOfMessage = true) =>
         Socket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage, CancellationToken.None);
+
+    public Task SendBinaryAsync(byte[] bytes) => Socket.SendAsync(bytes, WebSocketMessageType.Binary, true, CancellationToken.None);
 
     private int _nextInvocationId;
     private CancellationTokenSource? _pinging;
@@ -151,6 +164,52 @@ internal sealed class RawHubSocket : IAsyncDisposable
         return string.Empty;
     }
 
+    /// <summary>
+    /// Reads what the server sends, in the handshake's protocol, until a close message arrives within
+    /// <paramref name="within"/>; returns its error (null when it has none). Fails the test if none arrives.
+    /// </summary>
+    public async Task<string?> ReceiveCloseMessageErrorAsync(TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        var buffer = new byte[64 * 1024];
+        var received = new ArrayBufferWriter<byte>();
+        var parsed = 0;
+        try
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                var result = await Socket.ReceiveAsync(buffer, CancellationToken.None).WaitAsync(deadline - DateTime.UtcNow);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                received.Write(buffer.AsSpan(0, result.Count));
+                var unread = new ReadOnlySequence<byte>(received.WrittenMemory[parsed..]);
+                while (_protocol.TryParseMessage(ref unread, NoCalls.Binder, out var message))
+                {
+                    if (message is CloseMessage close)
+                    {
+                        return close.Error;
+                    }
+                }
+
+                parsed = received.WrittenCount - (int)unread.Length;
+            }
+        }
+        catch (TimeoutException)
+        {
+            // Reported below.
+        }
+        catch (WebSocketException)
+        {
+            // Closed without a close message: reported below.
+        }
+
+        Assert.Fail($"no close message arrived within {within.TotalSeconds} s");
+        return null;
+    }
+
     public async Task<string> ReceiveTextAsync()
     {
         var buffer = new byte[64 * 1024];
@@ -205,5 +264,17 @@ internal sealed class RawHubSocket : IAsyncDisposable
         Socket.Abort();
         await _pinger.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         Socket.Dispose();
+    }
+
+    /// <summary>Binds nothing: the server's own messages to a client need no binding to find its close message.</summary>
+    private sealed class NoCalls : IInvocationBinder
+    {
+        public static readonly NoCalls Binder = new();
+
+        public IReadOnlyList<Type> GetParameterTypes(string methodName) => throw new InvalidOperationException("not bound");
+
+        public Type GetReturnType(string invocationId) => throw new InvalidOperationException("not bound");
+
+        public Type GetStreamItemType(string streamId) => throw new InvalidOperationException("not bound");
     }
 }
