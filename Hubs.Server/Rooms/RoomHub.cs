@@ -94,11 +94,12 @@ internal sealed class RoomHub(
                 throw new HubsErrorException(ErrorCodes.RateLimited, "this connection is in too many rooms");
         }
 
+        // Also when already joined: a join whose answer was lost (Redis went away after its script ran) left the
+        // connection in presence but out of the group, and the retry completes it (T27). Adding again is a no-op.
         var group = RoomGroups.For(roomId);
+        await Groups.AddToGroupAsync(Context.ConnectionId, group, Aborted);
         if (outcome.Status == JoinStatus.Joined)
         {
-            await Groups.AddToGroupAsync(Context.ConnectionId, group, Aborted);
-
             // Access may have changed since the filter decided: the change either sees this connection in presence
             // and evicts it, or this second look sees the change. Either way nobody stays in a room they lost.
             var (current, grants) = await rooms.GetWithGrantsAsync(roomId, Caller.UserId, Aborted);
@@ -230,13 +231,16 @@ internal sealed class RoomHub(
     private async Task LeaveAsync(string roomId, bool announce, CancellationToken cancellationToken)
     {
         var outcome = await presence.LeaveAsync(roomId, Context.ConnectionId, cancellationToken);
+
+        // Also when it was not in the room's presence: a leave whose answer was lost (Redis went away after its script
+        // ran) left the connection in the group, receiving, and the retry takes it out (T27). Removing again is a no-op.
+        var group = RoomGroups.For(roomId);
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, group, cancellationToken);
         if (!outcome.Removed)
         {
             return;
         }
 
-        var group = RoomGroups.For(roomId);
-        await Groups.RemoveFromGroupAsync(Context.ConnectionId, group, cancellationToken);
         if (announce && outcome.LastOfUser && outcome.User is { } user)
         {
             typing.Forget(roomId, user.UserId);

@@ -144,7 +144,8 @@ internal static class ServiceCollectionTestExtensions
         where T : class
     {
         var original = services.Single(d => d.ServiceType == typeof(T));
-        services.Replace(ServiceDescriptor.Singleton<T>(sp => decorate((T)ActivatorUtilities.CreateInstance(sp, original.ImplementationType!))));
+        var create = original.ImplementationFactory ?? (sp => ActivatorUtilities.CreateInstance(sp, original.ImplementationType!));
+        services.Replace(ServiceDescriptor.Singleton<T>(sp => decorate((T)create(sp))));
         return services;
     }
 }
