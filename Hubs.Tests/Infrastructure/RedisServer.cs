@@ -27,8 +27,15 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var executable = FindExecutable();
-        if (executable is null)
+        var server = Reserve();
+        await server.RunAsync();
+        return server;
+    }
+
+    /// <summary>A server with its free port and data directory chosen but not started: <see cref="RunAsync"/> starts it.</summary>
+    public static RedisServer Reserve()
+    {
+        if (FindExecutable() is null)
         {
             const string why = "redis-server is not installed (./test.sh installs it)";
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
@@ -39,9 +46,7 @@ internal sealed class RedisServer : IAsyncDisposable
             Assert.Ignore(why);
         }
 
-        var server = new RedisServer(FreePort(), Directory.CreateTempSubdirectory("hubs-redis-").FullName);
-        await server.StartProcessAsync();
-        return server;
+        return new RedisServer(FreePort(), Directory.CreateTempSubdirectory("hubs-redis-").FullName);
     }
 
     /// <summary>Kills the server (SIGKILL), as a crash or a network cut would.</summary>
@@ -54,8 +59,48 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts it again on the same port and data directory.</summary>
-    public Task RestartAsync() => StartProcessAsync();
+    /// <summary>
+    /// Starts the process on its port and data directory, and returns once it answers: a reserved server for the
+    /// first time, a stopped one again.
+    /// </summary>
+    public async Task RunAsync()
+    {
+        var info = new ProcessStartInfo(FindExecutable()!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[]
+        {
+            "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _directory, "--save", "",
+            "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes",
+        })
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        _process = Process.Start(info)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},connectTimeout=500");
+                await probe.GetDatabase().PingAsync();
+                return;
+            }
+            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                await Task.Delay(50);
+            }
+        }
+    }
 
     /// <summary>Keys of this deployment, for baseline comparisons.</summary>
     public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "hubs:*")
@@ -97,45 +142,6 @@ internal sealed class RedisServer : IAsyncDisposable
         }
         catch (IOException)
         {
-        }
-    }
-
-    private async Task StartProcessAsync()
-    {
-        var info = new ProcessStartInfo(FindExecutable()!)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in new[]
-        {
-            "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _directory, "--save", "",
-            "--appendonly", "yes", "--appendfsync", "always", "--daemonize", "no", "--protected-mode", "yes",
-        })
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        _process = Process.Start(info)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (true)
-        {
-            try
-            {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{Configuration},connectTimeout=500");
-                await probe.GetDatabase().PingAsync();
-                return;
-            }
-            catch (RedisConnectionException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                await Task.Delay(50);
-            }
         }
     }
 
