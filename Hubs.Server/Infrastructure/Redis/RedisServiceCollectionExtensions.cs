@@ -14,7 +14,9 @@ internal static class RedisServiceCollectionExtensions
 {
     /// <summary>
     /// With <c>Redis:Configuration</c> set: one shared multiplexer for the SignalR backplane and for state, Redis
-    /// implementations of every store, node liveness and a readiness check. Without it: nothing changes.
+    /// implementations of every store, node liveness, the subscriptions, and a readiness check that waits for them.
+    /// Nothing here needs Redis to start: a node started before its Redis is live, not ready, and becomes ready by
+    /// itself (T28). Without the setting: nothing changes.
     /// </summary>
     public static void AddHubsRedis(this ISignalRServerBuilder signalR, IConfiguration configuration)
     {
@@ -29,6 +31,8 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<RedisKeys>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<RedisSubscriptions>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedisSubscriptions>());
         services.AddSingleton<CachedRoomViews>();
         services.Replace(ServiceDescriptor.Singleton<IRoomViews>(sp => sp.GetRequiredService<CachedRoomViews>()));
         services.AddHostedService(sp => sp.GetRequiredService<CachedRoomViews>());
