@@ -1,5 +1,6 @@
 using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
@@ -33,6 +34,7 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<RedisSubscriptions>();
         services.AddHostedService(sp => sp.GetRequiredService<RedisSubscriptions>());
+        services.AddSingleton<IHubDependency>(sp => sp.GetRequiredService<RedisSubscriptions>());
         services.AddSingleton<CachedRoomViews>();
         services.Replace(ServiceDescriptor.Singleton<IRoomViews>(sp => sp.GetRequiredService<CachedRoomViews>()));
         services.AddHostedService(sp => sp.GetRequiredService<CachedRoomViews>());
@@ -51,10 +53,17 @@ internal static class RedisServiceCollectionExtensions
 
         signalR.AddStackExchangeRedis(options => { });
         services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
-            .Configure<IConnectionMultiplexer, RedisKeys>((backplane, redis, keys) =>
+            .Configure<IConnectionMultiplexer, RedisKeys, RedisSubscriptions>((backplane, redis, keys, subscriptions) =>
             {
                 backplane.Configuration.ChannelPrefix = keys.BackplanePrefix;
-                backplane.ConnectionFactory = _ => Task.FromResult(redis);
+
+                // The backplane subscribes its own channels (all, group management, acks, client results) once, when
+                // it first gets its connection, and never again if Redis is away then. So it gets the multiplexer only
+                // once subscriptions hold; until then the factory fails and the backplane asks again at its next use,
+                // the first hub connection, which the gate and readiness hold back until the same moment.
+                backplane.ConnectionFactory = _ => subscriptions.Established
+                    ? Task.FromResult(redis)
+                    : Task.FromException<IConnectionMultiplexer>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not reachable yet"));
             });
     }
 

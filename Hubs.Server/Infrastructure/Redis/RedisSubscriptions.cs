@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Telemetry;
 using StackExchange.Redis;
 
@@ -7,7 +8,7 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// <summary>
 /// The one owner of the Redis channels this node listens on (the SignalR backplane's own aside): each is subscribed in
 /// the background, retried with jittered backoff until it holds and again whenever it stops holding, so that a node
-/// started before its Redis starts anyway (T28). Readiness waits for <see cref="Established"/>.
+/// started before its Redis starts anyway (T28). Readiness and hub connections wait for <see cref="Established"/>.
 /// </summary>
 /// <remarks>
 /// StackExchange.Redis adds a handler to its table before it sends SUBSCRIBE and keeps it there when the SUBSCRIBE
@@ -15,7 +16,7 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// handler again would deliver every message to it twice, so each attempt first takes the handler out.
 /// </remarks>
 internal sealed partial class RedisSubscriptions(IConnectionMultiplexer redis, HubsMetrics metrics, ILogger<RedisSubscriptions> logger)
-    : BackgroundService
+    : BackgroundService, IHubDependency
 {
     private static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(250);
     private static readonly TimeSpan LongestRetry = TimeSpan.FromSeconds(2);
@@ -31,6 +32,8 @@ internal sealed partial class RedisSubscriptions(IConnectionMultiplexer redis, H
     /// registered (the backplane asks while the host is still being built), never without a connection.
     /// </summary>
     public bool Established => redis.GetSubscriber().IsConnected() && _registrations.Values.All(Holds);
+
+    bool IHubDependency.IsAvailable => Established;
 
     /// <summary>Whether <paramref name="channel"/> is registered and its subscription holds now.</summary>
     public bool Holds(RedisChannel channel) => _registrations.TryGetValue(channel, out var registration) && Holds(registration);
