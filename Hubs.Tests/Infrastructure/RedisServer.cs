@@ -126,6 +126,20 @@ internal sealed class RedisServer : IAsyncDisposable
             .SingleOrDefault());
     }
 
+    /// <summary>The channels matching <paramref name="pattern"/> that have subscribers, with how many (PUBSUB CHANNELS, NUMSUB).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> SubscribersAsync(string pattern)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var channel in await server.SubscriptionChannelsAsync(RedisChannel.Pattern(pattern)))
+        {
+            counts[channel.ToString()] = await server.SubscriptionSubscriberCountAsync(channel);
+        }
+
+        return counts;
+    }
+
     public async Task<long> HashLengthAsync(string key)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
