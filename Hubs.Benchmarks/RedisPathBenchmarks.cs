@@ -22,6 +22,7 @@ public class RedisPathBenchmarks
     private IDatabase _db = null!;
     private RedisGateway _gateway = null!;
     private RedisRoomStore _rooms = null!;
+    private RedisSubscriptions _subscriptions = null!;
     private CachedRoomViews _views = null!;
     private RedisKey _key;
 
@@ -33,15 +34,34 @@ public class RedisPathBenchmarks
         var services = new ServiceCollection().AddMetrics().AddSingleton<HubsMetrics>().BuildServiceProvider();
         _gateway = new RedisGateway(_redis, services.GetRequiredService<HubsMetrics>(), NullLogger<RedisGateway>.Instance);
         var keys = new RedisKeys(Options.Create(new RedisOptions { Prefix = "bench" + Environment.ProcessId }));
-        _views = new CachedRoomViews(_gateway, keys, _redis, TimeProvider.System);
+        _subscriptions = new RedisSubscriptions(_redis, services.GetRequiredService<HubsMetrics>(), NullLogger<RedisSubscriptions>.Instance);
+        await _subscriptions.StartAsync(CancellationToken.None);
+        _views = new CachedRoomViews(_gateway, keys, _redis, _subscriptions, TimeProvider.System);
         await _views.StartAsync(CancellationToken.None);
+
+        // The views cache nothing until their change subscription holds.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!_subscriptions.Established)
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("The room-change subscription did not hold within 10 s.");
+            }
+
+            await Task.Delay(10);
+        }
         _rooms = new RedisRoomStore(_gateway, keys, _views);
         await _rooms.TryCreateAsync(new RoomRecord("lobby", "Lobby", RoomPermission.Public, "owner", [], 1000, DateTimeOffset.UnixEpoch), CancellationToken.None);
         _key = keys.RoomUsers("lobby");
     }
 
     [GlobalCleanup]
-    public void CleanUp() => _redis.Dispose();
+    public async Task CleanUpAsync()
+    {
+        await _subscriptions.StopAsync(CancellationToken.None);
+        _subscriptions.Dispose();
+        _redis.Dispose();
+    }
 
     [Benchmark(Baseline = true)]
     public Task<long> BareHashLength() => _db.HashLengthAsync(_key);

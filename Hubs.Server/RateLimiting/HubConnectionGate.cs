@@ -14,8 +14,8 @@ namespace Hubs.Server.RateLimiting;
 /// <summary>
 /// Runs in front of routing and authentication for the hub path, so refusals cost no token work: a foreign browser
 /// origin gets 403 (T23); more connection attempts per client address than allowed get 429 with Retry-After (T14);
-/// a node at its connection cap gets 429 (T15); a draining node gets 503, so that clients and load balancers go to
-/// another node at once. Connection attempts are negotiate requests and transport starts (WebSocket upgrades, event
+/// a node at its connection cap gets 429 (T15); a draining node, and one without a dependency it needs (Redis not
+/// reachable yet, T28), gets 503, so that clients and load balancers go to another node at once. Connection attempts are negotiate requests and transport starts (WebSocket upgrades, event
 /// streams); long-polling requests of an open connection are not attempts. A transport start that carries the
 /// connection token of an earlier negotiate (<c>id</c>) is checked for drain, origin and node cap but is not charged
 /// to the address again, so one connect costs one attempt whether or not the client negotiates first.
@@ -30,6 +30,7 @@ internal sealed partial class HubConnectionGate : IDisposable
     private readonly LimitsOptions _limits;
     private readonly LocalConnections _connections;
     private readonly NodeDrain _drain;
+    private readonly IHubDependency[] _dependencies;
     private readonly HubsMetrics _metrics;
     private readonly ILogger<HubConnectionGate> _logger;
     private readonly PartitionedRateLimiter<string> _attemptsPerAddress;
@@ -41,6 +42,7 @@ internal sealed partial class HubConnectionGate : IDisposable
         IHostEnvironment environment,
         LocalConnections connections,
         NodeDrain drain,
+        IEnumerable<IHubDependency> dependencies,
         HubsMetrics metrics,
         ILogger<HubConnectionGate> logger)
     {
@@ -48,6 +50,7 @@ internal sealed partial class HubConnectionGate : IDisposable
         _limits = limits.Value;
         _connections = connections;
         _drain = drain;
+        _dependencies = [.. dependencies];
         _metrics = metrics;
         _logger = logger;
         _allowedOrigins = new HashSet<string>(hubs.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
@@ -75,7 +78,7 @@ internal sealed partial class HubConnectionGate : IDisposable
             return;
         }
 
-        if (_drain.IsDraining)
+        if (_drain.IsDraining || !_dependencies.All(d => d.IsAvailable))
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             return;

@@ -27,8 +27,15 @@ internal sealed class RedisServer : IAsyncDisposable
 
     public static async Task<RedisServer> StartAsync()
     {
-        var executable = FindExecutable();
-        if (executable is null)
+        var server = Reserve();
+        await server.RunAsync();
+        return server;
+    }
+
+    /// <summary>A server with its free port and data directory chosen but not started: <see cref="RunAsync"/> starts it.</summary>
+    public static RedisServer Reserve()
+    {
+        if (FindExecutable() is null)
         {
             const string why = "redis-server is not installed (./test.sh installs it)";
             if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
@@ -39,9 +46,7 @@ internal sealed class RedisServer : IAsyncDisposable
             Assert.Ignore(why);
         }
 
-        var server = new RedisServer(FreePort(), Directory.CreateTempSubdirectory("hubs-redis-").FullName);
-        await server.StartProcessAsync();
-        return server;
+        return new RedisServer(FreePort(), Directory.CreateTempSubdirectory("hubs-redis-").FullName);
     }
 
     /// <summary>Kills the server (SIGKILL), as a crash or a network cut would.</summary>
@@ -54,53 +59,11 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts it again on the same port and data directory; returns once it has loaded its data and answers.</summary>
-    public Task RestartAsync() => StartProcessAsync();
-
-    /// <summary>Keys of this deployment, for baseline comparisons.</summary>
-    public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "hubs:*")
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
-        return server.Keys(pattern: pattern).Select(k => k.ToString()).Order(StringComparer.Ordinal).ToArray();
-    }
-
-    public async Task<IReadOnlyList<string>> SetMembersAsync(string key)
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
-        return (await redis.GetDatabase().SetMembersAsync(key)).Select(v => v.ToString()).ToArray();
-    }
-
-    /// <summary>How many times the server ran each of <paramref name="commands"/> since it started, summed (INFO commandstats).</summary>
-    public async Task<long> CommandCallsAsync(params string[] commands)
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
-        var stats = (await redis.GetServer(redis.GetEndPoints()[0]).InfoAsync("commandstats")).SelectMany(g => g).ToArray();
-        return commands.Sum(command => stats.Where(s => s.Key == "cmdstat_" + command)
-            .Select(s => long.Parse(s.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture))
-            .SingleOrDefault());
-    }
-
-    public async Task<long> HashLengthAsync(string key)
-    {
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
-        return await redis.GetDatabase().HashLengthAsync(key);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await StopAsync();
-        _process?.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private async Task StartProcessAsync()
+    /// <summary>
+    /// Starts the process on its port and data directory, and returns once it has loaded its data and answers: a
+    /// reserved server for the first time, a stopped one again.
+    /// </summary>
+    public async Task RunAsync()
     {
         var info = new ProcessStartInfo(FindExecutable()!)
         {
@@ -138,6 +101,63 @@ internal sealed class RedisServer : IAsyncDisposable
             {
                 await Task.Delay(50);
             }
+        }
+    }
+
+    /// <summary>Keys of this deployment, for baseline comparisons.</summary>
+    public async Task<IReadOnlyList<string>> KeysAsync(string pattern = "hubs:*")
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        return server.Keys(pattern: pattern).Select(k => k.ToString()).Order(StringComparer.Ordinal).ToArray();
+    }
+
+    public async Task<IReadOnlyList<string>> SetMembersAsync(string key)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        return (await redis.GetDatabase().SetMembersAsync(key)).Select(v => v.ToString()).ToArray();
+    }
+
+    /// <summary>How many times the server ran each of <paramref name="commands"/> since it started, summed (INFO commandstats).</summary>
+    public async Task<long> CommandCallsAsync(params string[] commands)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration + ",allowAdmin=true");
+        var stats = (await redis.GetServer(redis.GetEndPoints()[0]).InfoAsync("commandstats")).SelectMany(g => g).ToArray();
+        return commands.Sum(command => stats.Where(s => s.Key == "cmdstat_" + command)
+            .Select(s => long.Parse(s.Value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture))
+            .SingleOrDefault());
+    }
+
+    /// <summary>The channels matching <paramref name="pattern"/> that have subscribers, with how many (PUBSUB CHANNELS, NUMSUB).</summary>
+    public async Task<IReadOnlyDictionary<string, long>> SubscribersAsync(string pattern)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var channel in await server.SubscriptionChannelsAsync(RedisChannel.Pattern(pattern)))
+        {
+            counts[channel.ToString()] = await server.SubscriptionSubscriberCountAsync(channel);
+        }
+
+        return counts;
+    }
+
+    public async Task<long> HashLengthAsync(string key)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Configuration);
+        return await redis.GetDatabase().HashLengthAsync(key);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
         }
     }
 

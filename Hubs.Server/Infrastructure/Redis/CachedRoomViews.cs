@@ -10,7 +10,8 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// look of a join) cost no Redis round trip. An entry goes when the room changes: every room write and every change of
 /// its member count publishes the room id on one channel (in the same script where it can), each node drops its entry
 /// on hearing it, and the writing node drops its own at once. Entries also age out after <see cref="MaxAge"/>, and
-/// everything is dropped, and nothing cached, while the connection to Redis is down (what was missed is unknown).
+/// everything is dropped, and nothing cached, while the connection to Redis is down (what was missed is unknown) or
+/// the subscription to that channel does not hold (a node started before its Redis caches nothing until it does).
 /// </summary>
 internal sealed class CachedRoomViews : IRoomViews, IHostedService
 {
@@ -23,21 +24,29 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
     private readonly RedisGateway _redis;
     private readonly RedisKeys _keys;
     private readonly IConnectionMultiplexer _multiplexer;
+    private readonly RedisSubscriptions _subscriptions;
     private readonly TimeProvider _time;
-    private volatile bool _listening;
 
-    public CachedRoomViews(RedisGateway redis, RedisKeys keys, IConnectionMultiplexer multiplexer, TimeProvider time)
+    // No connection failure seen since the last restore; set at once by the multiplexer's events, while the
+    // subscription's own state is known only once its SUBSCRIBE is answered.
+    private volatile bool _connected = true;
+
+    public CachedRoomViews(RedisGateway redis, RedisKeys keys, IConnectionMultiplexer multiplexer, RedisSubscriptions subscriptions, TimeProvider time)
     {
         _redis = redis;
         _keys = keys;
         _multiplexer = multiplexer;
+        _subscriptions = subscriptions;
         _time = time;
     }
+
+    /// <summary>Change notices reach this node: only then are entries kept and used.</summary>
+    private bool Listening => _connected && _subscriptions.Holds(_keys.RoomChanges);
 
     public async ValueTask<RoomView> GetAsync(string roomId, string userId, CancellationToken cancellationToken)
     {
         var now = _time.GetTimestamp();
-        if (_listening && _entries.TryGetValue(roomId, out var cached) && cached.IsFresh(now, _time)
+        if (Listening && _entries.TryGetValue(roomId, out var cached) && cached.IsFresh(now, _time)
             && cached.State is { } known && cached.Grants.TryGetValue(userId, out var grants))
         {
             return new RoomView(known.Room, grants, known.MemberCount);
@@ -45,7 +54,7 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
 
         // The entry exists before the read, so a change notice arriving during the read removes it and the result
         // is not kept.
-        var entry = _listening ? Claim(roomId, now) : null;
+        var entry = Listening ? Claim(roomId, now) : null;
         var view = await ReadAsync(roomId, userId, cancellationToken);
         if (entry is not null && view.Room is not null && _entries.TryGetValue(roomId, out var current) && ReferenceEquals(current, entry))
         {
@@ -59,32 +68,32 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
     /// <summary>Drops this node's entry for the room; called by the writers here, and on every change notice.</summary>
     public void Invalidate(string roomId) => _entries.TryRemove(roomId, out _);
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
         _multiplexer.ConnectionFailed += OnConnectionFailed;
         _multiplexer.ConnectionRestored += OnConnectionRestored;
-        await _multiplexer.GetSubscriber().SubscribeAsync(_keys.RoomChanges, (_, roomId) => Invalidate(roomId!));
-        _listening = _multiplexer.IsConnected;
+        _subscriptions.Add(_keys.RoomChanges, (_, roomId) => Invalidate(roomId!));
+        return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        _listening = false;
+        _connected = false;
         _multiplexer.ConnectionFailed -= OnConnectionFailed;
         _multiplexer.ConnectionRestored -= OnConnectionRestored;
-        await _multiplexer.GetSubscriber().UnsubscribeAsync(_keys.RoomChanges);
+        return Task.CompletedTask;
     }
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        _listening = false;
+        _connected = false;
         _entries.Clear();
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         _entries.Clear();
-        _listening = true;
+        _connected = true;
     }
 
     private Entry Claim(string roomId, long now)

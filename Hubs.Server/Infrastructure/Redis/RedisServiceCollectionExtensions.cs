@@ -1,5 +1,6 @@
 using Hubs.Server.Audit;
 using Hubs.Server.Authorization;
+using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Rooms;
@@ -14,7 +15,9 @@ internal static class RedisServiceCollectionExtensions
 {
     /// <summary>
     /// With <c>Redis:Configuration</c> set: one shared multiplexer for the SignalR backplane and for state, Redis
-    /// implementations of every store, node liveness and a readiness check. Without it: nothing changes.
+    /// implementations of every store, node liveness, the subscriptions, and a readiness check that waits for them.
+    /// Nothing here needs Redis to start: a node started before its Redis is live, not ready, and becomes ready by
+    /// itself (T28). Without the setting: nothing changes.
     /// </summary>
     public static void AddHubsRedis(this ISignalRServerBuilder signalR, IConfiguration configuration)
     {
@@ -29,6 +32,9 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<RedisKeys>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<NodeIdentity>();
+        services.AddSingleton<RedisSubscriptions>();
+        services.AddHostedService(sp => sp.GetRequiredService<RedisSubscriptions>());
+        services.AddSingleton<IHubDependency>(sp => sp.GetRequiredService<RedisSubscriptions>());
         services.AddSingleton<CachedRoomViews>();
         services.Replace(ServiceDescriptor.Singleton<IRoomViews>(sp => sp.GetRequiredService<CachedRoomViews>()));
         services.AddHostedService(sp => sp.GetRequiredService<CachedRoomViews>());
@@ -48,10 +54,17 @@ internal static class RedisServiceCollectionExtensions
 
         signalR.AddStackExchangeRedis(options => { });
         services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()
-            .Configure<IConnectionMultiplexer, RedisKeys>((backplane, redis, keys) =>
+            .Configure<IConnectionMultiplexer, RedisKeys, RedisSubscriptions>((backplane, redis, keys, subscriptions) =>
             {
                 backplane.Configuration.ChannelPrefix = keys.BackplanePrefix;
-                backplane.ConnectionFactory = _ => Task.FromResult(redis);
+
+                // The backplane subscribes its own channels (all, group management, acks, client results) once, when
+                // it first gets its connection, and never again if Redis is away then. So it gets the multiplexer only
+                // once subscriptions hold; until then the factory fails and the backplane asks again at its next use,
+                // the first hub connection, which the gate and readiness hold back until the same moment.
+                backplane.ConnectionFactory = _ => subscriptions.Established
+                    ? Task.FromResult(redis)
+                    : Task.FromException<IConnectionMultiplexer>(new RedisConnectionException(ConnectionFailureType.UnableToConnect, "Redis is not reachable yet"));
             });
     }
 

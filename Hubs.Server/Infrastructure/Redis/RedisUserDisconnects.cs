@@ -20,13 +20,17 @@ internal sealed class RedisUserBans(RedisGateway redis, RedisKeys keys) : IUserB
 /// Cluster-wide disconnects: the user id goes out on one channel and every node (this one included) closes its own
 /// connections of that user.
 /// </summary>
-internal sealed class RedisUserDisconnects(IConnectionMultiplexer redis, RedisKeys keys, LocalUserDisconnects local) : IUserDisconnects, IHostedService
+internal sealed class RedisUserDisconnects(
+    IConnectionMultiplexer redis, RedisKeys keys, RedisSubscriptions subscriptions, LocalUserDisconnects local) : IUserDisconnects, IHostedService
 {
     public async Task DisconnectAsync(string userId, CancellationToken cancellationToken) =>
         await redis.GetSubscriber().PublishAsync(keys.UserDisconnects, userId).WaitAsync(RedisGateway.CallBudget, cancellationToken);
 
-    public Task StartAsync(CancellationToken cancellationToken) =>
-        redis.GetSubscriber().SubscribeAsync(keys.UserDisconnects, (channel, userId) => _ = local.DisconnectAsync(userId!, CancellationToken.None));
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        subscriptions.Add(keys.UserDisconnects, (channel, userId) => _ = local.DisconnectAsync(userId!, CancellationToken.None));
+        return Task.CompletedTask;
+    }
 
-    public Task StopAsync(CancellationToken cancellationToken) => redis.GetSubscriber().UnsubscribeAsync(keys.UserDisconnects);
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

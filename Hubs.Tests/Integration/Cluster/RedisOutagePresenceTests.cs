@@ -57,7 +57,7 @@ public sealed class RedisOutagePresenceTests : ClusterFixture
             // The one who really leaves does so while Redis is away: that departure fails now and is made afterwards.
             await leaver.StopAsync();
             await Task.Delay(TimeSpan.FromSeconds(outageSeconds)); // The fault itself: how long Redis stays away.
-            await Redis.RestartAsync();
+            await Redis.RunAsync();
             var reapingRounds = Nodes.Select(n => n.Services.GetRequiredService<NodeLiveness>().ReapingRounds).ToArray();
             await WaitReadyAsync();
             traffic.ResetCounts();
@@ -159,7 +159,7 @@ public sealed class RedisOutagePresenceTests : ClusterFixture
         await Redis.StopAsync();
         await victim.KillAsync();
         await Task.Delay(TimeSpan.FromSeconds(1.5 * PresenceTimeoutSeconds)); // The fault itself: how long Redis stays away.
-        await Redis.RestartAsync();
+        await Redis.RunAsync();
         await WaitReadyAsync();
 
         foreach (var recorder in left)

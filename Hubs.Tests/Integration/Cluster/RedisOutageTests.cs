@@ -40,7 +40,7 @@ public sealed class RedisOutageTests : ClusterFixture
             "readiness answers 503");
         var live = await http.GetAsync(new Uri(Nodes[0].BaseAddress, HubRoutes.Live));
 
-        await Redis.RestartAsync();
+        await Redis.RunAsync();
         foreach (var node in Nodes)
         {
             await Await.UntilAsync(async () => (await http.GetAsync(new Uri(node.BaseAddress, HubRoutes.Ready))).StatusCode == HttpStatusCode.OK,
