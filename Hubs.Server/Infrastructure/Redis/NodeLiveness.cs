@@ -1,9 +1,9 @@
 using Hubs.Contracts;
-using Hubs.Server.Authorization;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
 using Hubs.Server.Telemetry;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -115,11 +115,13 @@ internal sealed partial class NodeLiveness : BackgroundService
         {
             beat = await HeartbeatAsync(cancellationToken);
         }
-        catch (HubsErrorException)
+        catch (Exception error) when (error is not OperationCanceledException)
         {
-            // Logged and counted by the gateway. Whatever this node saw of Redis until now proves nothing any more.
+            // Redis failures are logged and counted by the gateway. Whatever this node saw of Redis until now proves
+            // nothing any more.
             _continuity.Break();
             _reconcileNext = true;
+            Log.RoundFailed(_logger, error.GetType().Name);
             return;
         }
 
@@ -197,7 +199,7 @@ internal sealed partial class NodeLiveness : BackgroundService
 
         Log.PresenceLost(_logger, lost.Length);
         _metrics.PresenceLost(lost.Length);
-        await Task.WhenAll(lost.Select(_drain.Find).OfType<Microsoft.AspNetCore.SignalR.HubConnectionContext>()
+        await Task.WhenAll(lost.Select(_drain.Find).OfType<HubConnectionContext>()
             .Select(c => NodeDrain.CloseNowAsync(c, new CloseMessage(PresenceLostCloseText, allowReconnect: true))));
     }
 

@@ -33,7 +33,6 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<NodeIdentity>();
         services.AddSingleton<RedisSubscriptions>();
-        services.AddHostedService(sp => sp.GetRequiredService<RedisSubscriptions>());
         services.AddSingleton<IHubDependency>(sp => sp.GetRequiredService<RedisSubscriptions>());
         services.AddSingleton<CachedRoomViews>();
         services.Replace(ServiceDescriptor.Singleton<IRoomViews>(sp => sp.GetRequiredService<CachedRoomViews>()));
@@ -51,6 +50,10 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<NodeLiveness>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeLiveness>());
         services.AddHealthChecks().AddCheck<RedisHealthCheck>("redis");
+
+        // Started after the services above have added their channels, and before the server listens (it waits for its
+        // first round): a node whose Redis is up is ready when it takes its first connection.
+        services.AddHostedService(sp => sp.GetRequiredService<RedisSubscriptions>());
 
         signalR.AddStackExchangeRedis(options => { });
         services.AddOptions<Microsoft.AspNetCore.SignalR.StackExchangeRedis.RedisOptions>()

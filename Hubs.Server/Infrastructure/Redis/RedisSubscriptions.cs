@@ -26,6 +26,7 @@ internal sealed partial class RedisSubscriptions(IConnectionMultiplexer redis, H
 
     private readonly ConcurrentDictionary<RedisChannel, Registration> _registrations = new();
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly TaskCompletionSource _firstRound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// The subscription connection is up and every registered channel is subscribed on it; also before any channel is
@@ -47,6 +48,17 @@ internal sealed partial class RedisSubscriptions(IConnectionMultiplexer redis, H
         }
 
         _wake.Release();
+    }
+
+    /// <summary>
+    /// Starts the loop and waits (a bounded while) for its first round. Registered after the services that add
+    /// channels, and hosted services start before the server listens: a node whose Redis is up takes its first
+    /// connection with every subscription in place instead of answering 503 for the first moments.
+    /// </summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await base.StartAsync(cancellationToken);
+        await _firstRound.Task.WaitAsync(LongestRetry, cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -87,6 +99,7 @@ internal sealed partial class RedisSubscriptions(IConnectionMultiplexer redis, H
                 }
 
                 failedRounds = missing == 0 ? 0 : failedRounds + 1;
+                _firstRound.TrySetResult();
                 await _wake.WaitAsync(failedRounds == 0 ? HoldingCheck : Backoff(failedRounds), stoppingToken);
             }
         }
