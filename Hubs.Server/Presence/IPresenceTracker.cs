@@ -3,8 +3,8 @@ using Hubs.Server.Authorization;
 
 namespace Hubs.Server.Presence;
 
-/// <summary>One connection's place in a room.</summary>
-internal sealed record PresenceEntry(string ConnectionId, HubsUser User);
+/// <summary>One connection's place in a room; <paramref name="Node"/> holds it, where nodes share state.</summary>
+internal sealed record PresenceEntry(string ConnectionId, HubsUser User, string? Node = null);
 
 internal enum JoinStatus
 {
@@ -42,6 +42,17 @@ internal interface IPresenceTracker
     Task<JoinOutcome> JoinAsync(string roomId, string connectionId, HubsUser user, int maxMembers, int maxRoomsPerConnection, CancellationToken cancellationToken);
 
     Task<LeaveOutcome> LeaveAsync(string roomId, string connectionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A leave imposed on the connection (kick, revoke, delete). Where nodes share state, the removal is also recorded
+    /// for the node that holds the connection until <see cref="EvictionDeliveredAsync"/>: if taking it out of the
+    /// room's group or telling it fails on the way (Redis goes away, that node does not acknowledge), the holder does
+    /// both itself, so that an evicted connection never goes on receiving the room (T8, T27).
+    /// </summary>
+    Task<LeaveOutcome> EvictAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken);
+
+    /// <summary>The evicted connection is out of the room's group and was told: the record is done with.</summary>
+    Task EvictionDeliveredAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken);
 
     Task<bool> IsJoinedAsync(string roomId, string connectionId, CancellationToken cancellationToken);
 

@@ -115,6 +115,12 @@ internal sealed class InMemoryPresenceTracker : IPresenceTracker
         }
     }
 
+    /// <summary>One node: the group removal and the notice are local and cannot be lost on the way.</summary>
+    public Task<LeaveOutcome> EvictAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken) =>
+        LeaveAsync(roomId, entry.ConnectionId, cancellationToken);
+
+    public Task EvictionDeliveredAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task<bool> IsJoinedAsync(string roomId, string connectionId, CancellationToken cancellationToken)
     {
         lock (_gate)

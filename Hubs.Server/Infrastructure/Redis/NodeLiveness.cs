@@ -2,6 +2,7 @@ using Hubs.Contracts;
 using Hubs.Server.Lifecycle;
 using Hubs.Server.Options;
 using Hubs.Server.Presence;
+using Hubs.Server.Rooms;
 using Hubs.Server.Telemetry;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
@@ -22,7 +23,8 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// again and goes on: its entries are where they were, and nobody heard anything. A node that was reaped anyway (it
 /// lost Redis alone, a partition) or whose entries Redis lost finds its open connections missing from its entries and
 /// closes them with a close message that allows reconnecting: a connection is either in its rooms or is told to come
-/// back and join them again, never left in a room's group without its presence.
+/// back and join them again, never left in a room's group without its presence. In the same round it completes the
+/// evictions of its connections whose delivery failed on the way (<see cref="RoomEvictions.CompleteAsync"/>).
 /// </remarks>
 internal sealed partial class NodeLiveness : BackgroundService
 {
@@ -38,6 +40,7 @@ internal sealed partial class NodeLiveness : BackgroundService
     private readonly RedisKeys _keys;
     private readonly NodeIdentity _node;
     private readonly RedisPresenceTracker _presence;
+    private readonly RoomEvictions _evictions;
     private readonly ConnectionDeparture _departure;
     private readonly LocalConnections _local;
     private readonly NodeDrain _drain;
@@ -52,12 +55,14 @@ internal sealed partial class NodeLiveness : BackgroundService
     private bool _reconcileNext = true;
     private int _rounds;
     private int _reapingRounds;
+    private HashSet<PendingEviction> _evictionsSeen = [];
 
     public NodeLiveness(
         RedisGateway redis,
         RedisKeys keys,
         NodeIdentity node,
         RedisPresenceTracker presence,
+        RoomEvictions evictions,
         ConnectionDeparture departure,
         LocalConnections local,
         NodeDrain drain,
@@ -71,6 +76,7 @@ internal sealed partial class NodeLiveness : BackgroundService
         _keys = keys;
         _node = node;
         _presence = presence;
+        _evictions = evictions;
         _departure = departure;
         _local = local;
         _drain = drain;
@@ -82,6 +88,9 @@ internal sealed partial class NodeLiveness : BackgroundService
         _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
         _period = _timeout / 3;
     }
+
+    /// <summary>Rounds since start whose heartbeat was written.</summary>
+    public int Rounds => Volatile.Read(ref _rounds);
 
     /// <summary>Rounds completed since start in which this node was entitled to reap (its view of Redis unbroken for a presence timeout).</summary>
     public int ReapingRounds => Volatile.Read(ref _reapingRounds);
@@ -110,7 +119,7 @@ internal sealed partial class NodeLiveness : BackgroundService
 
     private async Task RoundAsync(CancellationToken cancellationToken)
     {
-        (bool Lapsed, long Recorded) beat;
+        (bool Lapsed, long Recorded, long Evictions) beat;
         try
         {
             beat = await HeartbeatAsync(cancellationToken);
@@ -146,6 +155,7 @@ internal sealed partial class NodeLiveness : BackgroundService
                 _reconcileNext = !settled;
             }
 
+            _evictionsSeen = beat.Evictions > 0 ? await CompleteEvictionsAsync(cancellationToken) : [];
             if (settled)
             {
                 await ReapDeadNodesAsync(cancellationToken);
@@ -160,14 +170,14 @@ internal sealed partial class NodeLiveness : BackgroundService
         }
     }
 
-    private Task<(bool Lapsed, long Recorded)> HeartbeatAsync(CancellationToken cancellationToken) =>
+    private Task<(bool Lapsed, long Recorded, long Evictions)> HeartbeatAsync(CancellationToken cancellationToken) =>
         _redis.LivenessWriteAsync("node.heartbeat", async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Heartbeat,
-                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id)],
+                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id), _keys.NodeEvictions(_node.Id)],
                 [_time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(_period * 2).TotalMilliseconds, _node.Id]))!;
-            return ((long)result[0] == 1, (long)result[1]);
+            return ((long)result[0] == 1, (long)result[1], (long)result[2]);
         }, cancellationToken);
 
     /// <summary>
@@ -201,6 +211,33 @@ internal sealed partial class NodeLiveness : BackgroundService
         _metrics.PresenceLost(lost.Length);
         await Task.WhenAll(lost.Select(_drain.Find).OfType<HubConnectionContext>()
             .Select(c => NodeDrain.CloseNowAsync(c, new CloseMessage(PresenceLostCloseText, allowReconnect: true))));
+    }
+
+    /// <summary>
+    /// Evictions of this node's connections whose delivery (out of the group, told) is not known to have happened. One
+    /// seen in the previous round too is completed here: the evicting node had a whole period to finish it itself.
+    /// Returns the ones left for the next round.
+    /// </summary>
+    private async Task<HashSet<PendingEviction>> CompleteEvictionsAsync(CancellationToken cancellationToken)
+    {
+        var waiting = new HashSet<PendingEviction>();
+        foreach (var eviction in await _presence.GetEvictionsAsync(_node.Id, cancellationToken))
+        {
+            if (!_evictionsSeen.Contains(eviction))
+            {
+                waiting.Add(eviction);
+                continue;
+            }
+
+            if (_local.Contains(eviction.ConnectionId))
+            {
+                await _evictions.CompleteAsync(eviction.ConnectionId, eviction.RoomId, eviction.Reason, cancellationToken);
+            }
+
+            await _presence.EvictionCompletedAsync(_node.Id, eviction, cancellationToken);
+        }
+
+        return waiting;
     }
 
     private async Task ReapDeadNodesAsync(CancellationToken cancellationToken)
@@ -246,7 +283,7 @@ internal sealed partial class NodeLiveness : BackgroundService
         // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
         await _redis.WriteAsync("node.reap", db => db.ScriptEvaluateAsync(
             RedisScripts.ForgetNode,
-            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes],
+            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes, _keys.NodeEvictions(other)],
             [other]), cancellationToken);
         _metrics.NodeReaped();
         Log.NodeReaped(_logger, other, reaped);

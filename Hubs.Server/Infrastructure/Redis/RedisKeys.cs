@@ -71,6 +71,15 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Hash: connection id → user id, for the node's connections.</summary>
     public RedisKey NodeConnections(string nodeId) => $"{_p}node:{{{nodeId}}}:conns";
 
+    /// <summary>
+    /// Set: evictions of the node's connections (<c>connectionId|roomId|reason</c>) whose group removal and notice are
+    /// not yet known to be delivered; the node completes what is left (see <see cref="RedisPresenceTracker.EvictAsync"/>).
+    /// </summary>
+    public RedisKey NodeEvictions(string nodeId) => $"{_p}node:{{{nodeId}}}:evictions";
+
+    /// <summary>Prefix of <see cref="NodeEvictions"/> for the script that knows the node only from a presence entry.</summary>
+    public string NodeEvictionsPrefix => _p + "node:{";
+
     /// <summary>String with a TTL: the survivor that cleans up a dead node (fencing, so only one does).</summary>
     public RedisKey NodeReaper(string nodeId) => $"{_p}node:{{{nodeId}}}:reaper";
 

@@ -32,7 +32,7 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Join,
                 [keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId)],
-                [connectionId, user.UserId, Entry.Serialize(connectionId, user), maxMembers, roomId, maxRoomsPerConnection, keys.RoomChangesName]))!;
+                [connectionId, user.UserId, Entry.Serialize(connectionId, user, node.Id), maxMembers, roomId, maxRoomsPerConnection, keys.RoomChangesName]))!;
             var status = (long)result[0] switch
             {
                 0 => JoinStatus.Joined,
@@ -51,12 +51,35 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
         }, cancellationToken);
 
     public Task<LeaveOutcome> LeaveAsync(string roomId, string connectionId, CancellationToken cancellationToken) =>
-        redis.WriteAsync("presence.leave", async db =>
+        LeaveAsync("presence.leave", roomId, connectionId, [connectionId, roomId, keys.RoomChangesName], cancellationToken);
+
+    /// <summary>The leave, and the eviction recorded for the node holding the connection (<see cref="RedisKeys.NodeEvictions"/>), in one step.</summary>
+    public Task<LeaveOutcome> EvictAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken) =>
+        LeaveAsync(
+            "presence.evict", roomId, entry.ConnectionId, [entry.ConnectionId, roomId, keys.RoomChangesName, keys.NodeEvictionsPrefix, reason], cancellationToken);
+
+    public Task EvictionDeliveredAsync(string roomId, PresenceEntry entry, string reason, CancellationToken cancellationToken) =>
+        entry.Node is null
+            ? Task.CompletedTask
+            : redis.WriteAsync("presence.evicted", db => db.SetRemoveAsync(keys.NodeEvictions(entry.Node), PendingEviction.Format(entry.ConnectionId, roomId, reason)), cancellationToken);
+
+    /// <summary>Evictions of <paramref name="nodeId"/>'s connections not known to be delivered.</summary>
+    public async Task<IReadOnlyList<PendingEviction>> GetEvictionsAsync(string nodeId, CancellationToken cancellationToken) =>
+        (await redis.ReadAsync("presence.evictions", db => db.SetMembersAsync(keys.NodeEvictions(nodeId)), cancellationToken))
+            .Select(v => PendingEviction.Parse(v.ToString())).ToArray();
+
+    /// <summary>The node holding the connection delivered the eviction itself.</summary>
+    public Task EvictionCompletedAsync(string nodeId, PendingEviction eviction, CancellationToken cancellationToken) =>
+        redis.WriteAsync("presence.evicted", db => db.SetRemoveAsync(
+            keys.NodeEvictions(nodeId), PendingEviction.Format(eviction.ConnectionId, eviction.RoomId, eviction.Reason)), cancellationToken);
+
+    private Task<LeaveOutcome> LeaveAsync(string operation, string roomId, string connectionId, RedisValue[] arguments, CancellationToken cancellationToken) =>
+        redis.WriteAsync(operation, async db =>
         {
             var result = await db.ScriptEvaluateAsync(
                 RedisScripts.Leave,
                 [keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId)],
-                [connectionId, roomId, keys.RoomChangesName]);
+                arguments);
             if (result.IsNull)
             {
                 return new LeaveOutcome(false, false, null);
@@ -121,20 +144,21 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
     public Task<HashEntry[]> GetNodeConnectionsAsync(string nodeId, CancellationToken cancellationToken) =>
         redis.ReadAsync("presence.node", db => db.HashGetAllAsync(keys.NodeConnections(nodeId)), cancellationToken);
 
-    /// <summary>The presence entry as stored: short names, and <c>u</c> read by the leave script.</summary>
+    /// <summary>The presence entry as stored: short names, and <c>u</c> and <c>o</c> (the node holding it) read by the leave script.</summary>
     private sealed record Entry(
         [property: JsonPropertyName("c")] string ConnectionId,
         [property: JsonPropertyName("u")] string UserId,
         [property: JsonPropertyName("n")] string DisplayName,
-        [property: JsonPropertyName("r")] string[] Roles)
+        [property: JsonPropertyName("r")] string[] Roles,
+        [property: JsonPropertyName("o")] string? Node)
     {
-        public static string Serialize(string connectionId, HubsUser user) =>
-            JsonSerializer.Serialize(new Entry(connectionId, user.UserId, user.DisplayName, user.Roles.ToArray()));
+        public static string Serialize(string connectionId, HubsUser user, string node) =>
+            JsonSerializer.Serialize(new Entry(connectionId, user.UserId, user.DisplayName, user.Roles.ToArray(), node));
 
         public static PresenceEntry Deserialize(string json)
         {
             var entry = JsonSerializer.Deserialize<Entry>(json)!;
-            return new PresenceEntry(entry.ConnectionId, new HubsUser(entry.UserId, entry.DisplayName, entry.Roles, null));
+            return new PresenceEntry(entry.ConnectionId, new HubsUser(entry.UserId, entry.DisplayName, entry.Roles, null), entry.Node);
         }
     }
 }

@@ -170,16 +170,21 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId, room-changes channel. {entry json,
-    /// lastOfUser} or nil when the connection was not in the room. Last of user is decided here, once; it changes the
-    /// member count.
+    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId, room-changes channel, and for an
+    /// eviction the node-evictions key prefix and the reason. {entry json, lastOfUser} or nil when the connection was not
+    /// in the room. Last of user is decided here, once; it changes the member count. An eviction is recorded for the node
+    /// that holds the connection (the entry's <c>o</c>) in the same step, so it cannot be lost between here and that node.
     /// </summary>
     public const string Leave = """
         local entry = redis.call('HGET', KEYS[1], ARGV[1])
         if not entry then return false end
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('SREM', KEYS[3], ARGV[2])
-        local user = cjson.decode(entry)['u']
+        local decoded = cjson.decode(entry)
+        if ARGV[5] and decoded['o'] then
+          redis.call('SADD', ARGV[4] .. decoded['o'] .. '}:evictions', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[5])
+        end
+        local user = decoded['u']
         if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
           redis.call('HDEL', KEYS[2], user)
           redis.call('PUBLISH', ARGV[3], ARGV[2])
@@ -203,9 +208,10 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: node alive, nodes, node conns, node reaper. ARGV: stamp, lifetime in ms, nodeId. {lapsed, recorded}: lapsed
-    /// 1 when the alive key had expired (Redis was away, or this node stalled, for longer than its lifetime); recorded,
-    /// how many connections shared presence holds for the node. A reaper's lease on a node that heartbeats is void:
+    /// KEYS: node alive, nodes, node conns, node reaper, node evictions. ARGV: stamp, lifetime in ms, nodeId. {lapsed,
+    /// recorded, evictions}: lapsed 1 when the alive key had expired (Redis was away, or this node stalled, for longer
+    /// than its lifetime); recorded, how many connections shared presence holds for the node; evictions, how many of
+    /// its connections' evictions are not known to be delivered. A reaper's lease on a node that heartbeats is void:
     /// dropping it lets a survivor reap this node at once if it dies soon after.
     /// </summary>
     public const string Heartbeat = """
@@ -213,7 +219,7 @@ internal static class RedisScripts
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[3])
         redis.call('DEL', KEYS[4])
-        return { lapsed and 1 or 0, redis.call('HLEN', KEYS[3]) }
+        return { lapsed and 1 or 0, redis.call('HLEN', KEYS[3]), redis.call('SCARD', KEYS[5]) }
         """;
 
     /// <summary>
@@ -236,10 +242,10 @@ internal static class RedisScripts
         return redis.call('HDEL', KEYS[2], ARGV[1])
         """;
 
-    /// <summary>KEYS: node alive, node conns, nodes. ARGV: nodeId. Forgets a reaped node, unless it heartbeats again.</summary>
+    /// <summary>KEYS: node alive, node conns, nodes, node evictions. ARGV: nodeId. Forgets a reaped node, unless it heartbeats again.</summary>
     public const string ForgetNode = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('DEL', KEYS[2])
+        redis.call('DEL', KEYS[2], KEYS[4])
         redis.call('SREM', KEYS[3], ARGV[1])
         return 1
         """;
