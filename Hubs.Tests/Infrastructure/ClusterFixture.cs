@@ -56,4 +56,8 @@ public abstract class ClusterFixture : HubsFixture
 
     protected Task<HubConnection> ConnectAsync(int node, string userId, string? name = null, IReadOnlyList<string>? roles = null) =>
         ConnectToAsync(Nodes[node], userId, name, roles);
+
+    /// <summary>One more node as its own process, with <paramref name="doomed"/> in a room that watchers on this cluster's nodes follow.</summary>
+    private protected Task<DoomedNode> StartDoomedNodeAsync(params string[] doomed) =>
+        DoomedNode.StartAsync(Redis.Configuration, PresenceTimeoutSeconds, (i, user) => ConnectAsync(i % NodeCount, user), Track, doomed);
 }

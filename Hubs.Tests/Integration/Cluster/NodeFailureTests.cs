@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Hubs.Contracts;
 using Hubs.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace Hubs.Tests.Integration.Cluster;
@@ -14,48 +13,12 @@ public sealed class NodeFailureTests : ClusterFixture
     [Test]
     public async Task T20_KillNineNodeWithMembers_SurvivorsAnnounceUserLeftOnceWithinTimeout()
     {
-        await using var victim = ServerProcess.Start("Development", new Dictionary<string, string>
-        {
-            ["Redis__Configuration"] = Redis.Configuration,
-            ["Hubs__Presence__TimeoutSeconds"] = PresenceTimeoutSeconds.ToString(),
-            ["Auth__SigningKey"] = TestTokens.SigningKey,
-            ["Auth__Issuer"] = TestTokens.Issuer,
-            ["Auth__Audience"] = TestTokens.Audience,
-        });
-        var victimUrl = new Uri(await victim.ListeningAsync(), HubRoutes.Rooms);
-        var room = NewRoomId();
-        var watchers = new[] { await ConnectAsync(0, "watcher-a"), await ConnectAsync(1, "watcher-b") };
-        var joined = watchers.Select(w => new EventRecorder<UserPresenceEvent>(w, nameof(IRoomClient.UserJoined))).ToArray();
-        var left = watchers.Select(w => new EventRecorder<UserPresenceEvent>(w, nameof(IRoomClient.UserLeft))).ToArray();
-        await watchers[0].InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
-        foreach (var watcher in watchers)
-        {
-            await watcher.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
-        }
-
         var doomed = new[] { "victor", "vera" };
-        foreach (var user in doomed)
-        {
-            var connection = Track(new HubConnectionBuilder()
-                .WithUrl(victimUrl, o =>
-                {
-                    o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user));
-                    o.Transports = HttpTransportType.WebSockets;
-                    o.SkipNegotiation = true;
-                })
-                .WithKeepAliveInterval(TimeSpan.FromSeconds(1))
-                .Build());
-            await connection.StartAsync();
-            await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
-        }
-
-        foreach (var recorder in joined)
-        {
-            await recorder.WaitAsync(_ => recorder.Items.Count(e => doomed.Contains(e.UserId)) == doomed.Length);
-        }
+        await using var victim = await StartDoomedNodeAsync(doomed);
+        var (room, watchers, left) = (victim.Room, victim.Watchers, victim.Left);
 
         var clock = Stopwatch.StartNew();
-        await victim.KillAsync();
+        await victim.Process.KillAsync();
         foreach (var recorder in left)
         {
             await recorder.WaitAsync(_ => recorder.Items.Count(e => doomed.Contains(e.UserId)) == doomed.Length, TimeSpan.FromSeconds(15));

@@ -3,7 +3,6 @@ using Hubs.Contracts;
 using Hubs.Server.Infrastructure.Redis;
 using Hubs.Server.Presence;
 using Hubs.Tests.Infrastructure;
-using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -120,48 +119,12 @@ public sealed class RedisOutagePresenceTests(int nodes) : ClusterFixture
     public async Task T27_NodeKilledDuringOutage_ItsUsersReapedOnceAfterwards_NobodyElseLeaves()
     {
         ExpectErrorLogs(); // The SignalR backplane logs the lost Redis connection as an error: it is one.
-        await using var victim = ServerProcess.Start("Development", new Dictionary<string, string>
-        {
-            ["Redis__Configuration"] = Redis.Configuration,
-            ["Hubs__Presence__TimeoutSeconds"] = PresenceTimeoutSeconds.ToString(),
-            ["Auth__SigningKey"] = TestTokens.SigningKey,
-            ["Auth__Issuer"] = TestTokens.Issuer,
-            ["Auth__Audience"] = TestTokens.Audience,
-        });
-        var victimUrl = new Uri(await victim.ListeningAsync(), HubRoutes.Rooms);
-        var room = NewRoomId();
-        var watchers = new[] { await ConnectAsync(0, "watcher-a"), await ConnectAsync(1 % NodeCount, "watcher-b") };
-        var joined = watchers.Select(w => new EventRecorder<UserPresenceEvent>(w, nameof(IRoomClient.UserJoined))).ToArray();
-        var left = watchers.Select(w => new EventRecorder<UserPresenceEvent>(w, nameof(IRoomClient.UserLeft))).ToArray();
-        await watchers[0].InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
-        foreach (var watcher in watchers)
-        {
-            await watcher.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
-        }
-
         var doomed = new[] { "victor", "vera" };
-        foreach (var user in doomed)
-        {
-            var connection = Track(new HubConnectionBuilder()
-                .WithUrl(victimUrl, o =>
-                {
-                    o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user));
-                    o.Transports = HttpTransportType.WebSockets;
-                    o.SkipNegotiation = true;
-                })
-                .WithKeepAliveInterval(TimeSpan.FromSeconds(1))
-                .Build());
-            await connection.StartAsync();
-            await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
-        }
-
-        foreach (var recorder in joined)
-        {
-            await recorder.WaitAsync(_ => recorder.Items.Count(e => doomed.Contains(e.UserId)) == doomed.Length);
-        }
+        await using var victim = await StartDoomedNodeAsync(doomed);
+        var (room, watchers, left) = (victim.Room, victim.Watchers, victim.Left);
 
         await Redis.StopAsync();
-        await victim.KillAsync();
+        await victim.Process.KillAsync();
         await Task.Delay(TimeSpan.FromSeconds(1.5 * PresenceTimeoutSeconds)); // The fault itself: how long Redis stays away.
         await Redis.RunAsync();
         await WaitReadyAsync();
