@@ -182,8 +182,8 @@ internal sealed partial class NodeLiveness : BackgroundService
 
     /// <summary>
     /// This node's entries against its open connections: an entry without a connection is stale (its departure failed
-    /// while Redis was away) and departs when <paramref name="departStale"/>; a present connection without an entry lost its presence and is closed
-    /// so that it reconnects and joins its rooms again.
+    /// while Redis was away) and departs when <paramref name="departStale"/>; a present connection without an entry lost
+    /// its presence and is closed so that it reconnects and joins its rooms again.
     /// </summary>
     private async Task ReconcileAsync(bool departStale, CancellationToken cancellationToken)
     {

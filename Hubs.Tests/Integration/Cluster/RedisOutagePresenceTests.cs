@@ -92,6 +92,15 @@ public sealed class RedisOutagePresenceTests(int nodes) : ClusterFixture
             sent.Add(await SendAsync(connections[i], room, $"after {i}"));
         }
 
+        // Cached room views: the last member's node reads the room (and caches it), the owner renames it, and the next
+        // read there shows the change: the room-change subscription came back with Redis.
+        var viewer = connections[^1];
+        var updated = new EventRecorder<RoomInfo>(viewer, nameof(IRoomClient.RoomUpdated));
+        await viewer.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room);
+        await connections[0].InvokeAsync<RoomInfo>(nameof(IRoomHub.UpdateRoom), new UpdateRoomRequest(room, DisplayName: "renamed after the outage"));
+        await updated.WaitAsync();
+        var renamed = (await viewer.InvokeAsync<RoomInfo>(nameof(IRoomHub.GetRoom), room)).DisplayName;
+
         var recorded = new List<long>();
         foreach (var node in Nodes)
         {
@@ -110,6 +119,7 @@ public sealed class RedisOutagePresenceTests(int nodes) : ClusterFixture
             Assert.That(views, Has.All.EqualTo("ann,ben,cat"), "GetMembers exact on both nodes");
             Assert.That(counts, Has.All.EqualTo(3), "member counts exact");
             Assert.That(sent, Has.All.EqualTo("ok"), "every member sends");
+            Assert.That(renamed, Is.EqualTo("renamed after the outage"), "cached views hear room changes again");
             Assert.That(recorded, Is.EqualTo(Nodes.Select(n => (long)n.Services.GetRequiredService<LocalConnections>().Count)),
                 "each node's entries are its open connections");
         });
