@@ -181,7 +181,7 @@ internal static class RedisScripts
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('SREM', KEYS[3], ARGV[2])
         local decoded = cjson.decode(entry)
-        if ARGV[5] and decoded['o'] then
+        if ARGV[5] and type(decoded['o']) == 'string' then
           redis.call('SADD', ARGV[4] .. decoded['o'] .. '}:evictions', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[5])
         end
         local user = decoded['u']
