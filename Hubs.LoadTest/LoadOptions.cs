@@ -20,6 +20,8 @@ internal sealed record LoadOptions
           --rate R                fanout: messages per second in all (default: as fast as acknowledged)
           --duration SECONDS      echo, idle: how long (default 10)
           --connections K         idle, connect-join, churn: connections (default 100)
+          --room-size N           idle, connect-join: rooms of at most N members, connection i in room i/N
+                                  (default 100; 0: all in one room)
           --cycles N              churn: connect/join/leave/disconnect cycles (default 200)
           --concurrency P         connect-join, churn: at once (default 16)
           --source-addresses A,B  local addresses to connect from (e.g. 127.0.0.2,127.0.0.3) when one runs out of ports
@@ -53,6 +55,9 @@ internal sealed record LoadOptions
 
     public int Connections { get; init; } = 100;
 
+    /// <summary>Members per room (connection i joins room i / RoomSize); 0 puts every connection in one room.</summary>
+    public int RoomSize { get; init; } = 100;
+
     public int Cycles { get; init; } = 200;
 
     public int Concurrency { get; init; } = 16;
@@ -69,6 +74,8 @@ internal sealed record LoadOptions
 
     /// <summary>Prefix of the room and user ids this run creates, so that runs do not collide.</summary>
     public string RunId { get; init; } = Guid.NewGuid().ToString("N")[..8];
+
+    public const int MaxRoomSize = 100_000;
 
     public static readonly string[] Scenarios = ["fanout", "echo", "idle", "connect-join", "churn"];
 
@@ -111,7 +118,7 @@ internal sealed record LoadOptions
 
         string? One(string name) => values.TryGetValue(name, out var v) ? v[^1] : null;
         IEnumerable<string> Many(string name) => values.TryGetValue(name, out var v) ? v.SelectMany(x => x.Split(',', StringSplitOptions.RemoveEmptyEntries)) : [];
-        int Int(string name, int fallback, int min = 1)
+        int Int(string name, int fallback, int min = 1, int max = int.MaxValue)
         {
             var text = One(name);
             if (text is null)
@@ -119,15 +126,15 @@ internal sealed record LoadOptions
                 return fallback;
             }
 
-            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
                 ? value
-                : throw new ArgumentException($"{name} must be a whole number of at least {min}");
+                : throw new ArgumentException(max == int.MaxValue ? $"{name} must be a whole number of at least {min}" : $"{name} must be a whole number from {min} to {max}");
         }
 
         var known = new[]
         {
             "--url", "--signing-key", "--issuer", "--audience", "--clients", "--senders", "--messages", "--window", "--rate",
-            "--duration", "--connections", "--cycles", "--concurrency", "--source-addresses", "--server-pid", "--json",
+            "--duration", "--connections", "--room-size", "--cycles", "--concurrency", "--source-addresses", "--server-pid", "--json",
         };
         foreach (var name in values.Keys.Where(k => !known.Contains(k)))
         {
@@ -159,6 +166,7 @@ internal sealed record LoadOptions
             Rate = rate,
             Duration = TimeSpan.FromSeconds(Int("--duration", 10)),
             Connections = Int("--connections", 100),
+            RoomSize = Int("--room-size", 100, min: 0, max: MaxRoomSize),
             Cycles = Int("--cycles", 200),
             Concurrency = Int("--concurrency", 16),
             SourceAddresses = Many("--source-addresses").Select(a => IPAddress.TryParse(a, out var ip)

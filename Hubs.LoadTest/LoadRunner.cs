@@ -141,15 +141,16 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return Summarize(seconds, Interlocked.Read(ref _succeeded), "calls/s", server, Interlocked.Read(ref _succeeded));
     }
 
-    /// <summary>K authenticated connections in one room, held for the duration: what an idle connection costs the server.</summary>
+    /// <summary>K authenticated connections in rooms of <see cref="LoadOptions.RoomSize"/>, held for the duration: what an idle connection costs the server.</summary>
     private async Task<LoadSummary> IdleAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = await OpenRoomAsync(clients, "idle", options.Connections + 1, cancellationToken);
+        var (owner, rooms) = await OpenRoomsAsync(clients, "idle", cancellationToken);
         var before = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"connected {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ConnectAndJoinAllAsync(clients, room, "idle", cancellationToken);
+        await ConnectAndJoinAllAsync(clients, rooms, "idle", cancellationToken);
         var connectSeconds = clock.Elapsed.TotalSeconds;
+        var members = await MemberCountsAsync(owner, rooms, cancellationToken);
         var remaining = options.Duration - clock.Elapsed;
         if (remaining > TimeSpan.Zero)
         {
@@ -160,20 +161,25 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         var connected = Interlocked.Read(ref _succeeded);
         return Summarize(connectSeconds, connected, "connections/s", before, connected, after) with
         {
+            RoomMembers = members,
             RssBytesPerConnection = before is not null && after is not null && connected > 0 ? (after.RssBytes - before.RssBytes) / (double)connected : null,
         };
     }
 
-    /// <summary>Connect, authenticate and join, as fast as the server takes them.</summary>
+    /// <summary>Connect, authenticate and join a room of <see cref="LoadOptions.RoomSize"/>, as fast as the server takes them.</summary>
     private async Task<LoadSummary> ConnectJoinAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = await OpenRoomAsync(clients, "connect", options.Connections + 1, cancellationToken);
+        var (owner, rooms) = await OpenRoomsAsync(clients, "connect", cancellationToken);
         var server = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"joined {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ConnectAndJoinAllAsync(clients, room, "connect", cancellationToken);
+        await ConnectAndJoinAllAsync(clients, rooms, "connect", cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
-        return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded));
+        var after = ServerUsage.Capture(options.ServerPids);
+        return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded), after) with
+        {
+            RoomMembers = await MemberCountsAsync(owner, rooms, cancellationToken),
+        };
     }
 
     /// <summary>Connect, join, leave, disconnect, over and over: what presence bookkeeping costs, and that it leaks nothing.</summary>
@@ -214,6 +220,39 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return room;
     }
 
+    /// <summary>
+    /// Creates the run's public rooms for <paramref name="kind"/>, one per <see cref="LoadOptions.RoomSize"/> connections
+    /// (one in all for 0), through an owner connection of its own (on <paramref name="ownerUrl"/> when given).
+    /// </summary>
+    private async Task<(HubsClient Owner, string[] Rooms)> OpenRoomsAsync(LoadClients clients, string kind, CancellationToken cancellationToken, int? ownerUrl = null)
+    {
+        var count = options.RoomSize == 0 ? 1 : (options.Connections + options.RoomSize - 1) / options.RoomSize;
+        var maxMembers = (options.RoomSize == 0 ? options.Connections : options.RoomSize) + 1;
+        var owner = await clients.ConnectAsync($"{options.RunId}-{kind}-owner", cancellationToken, ownerUrl);
+        var rooms = Enumerable.Range(0, count).Select(r => $"{RoomId(kind)}-{r.ToString(CultureInfo.InvariantCulture)}").ToArray();
+        foreach (var room in rooms)
+        {
+            await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: maxMembers), cancellationToken);
+        }
+
+        return (owner, rooms);
+    }
+
+    /// <summary>The room of connection <paramref name="connection"/>: connections i*N to i*N+N-1 share room i.</summary>
+    private int RoomIndex(int connection) => options.RoomSize == 0 ? 0 : connection / options.RoomSize;
+
+    /// <summary>Each room's member count as the server reports it.</summary>
+    private static async Task<IReadOnlyList<int>> MemberCountsAsync(HubsClient owner, string[] rooms, CancellationToken cancellationToken)
+    {
+        var counts = new int[rooms.Length];
+        for (var r = 0; r < rooms.Length; r++)
+        {
+            counts[r] = (await owner.GetRoom(rooms[r], cancellationToken)).MemberCount;
+        }
+
+        return counts;
+    }
+
     private async Task<HubsClient[]> ConnectManyAsync(LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken)
     {
         var connected = new HubsClient[count];
@@ -227,13 +266,13 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return connected;
     }
 
-    /// <summary><see cref="LoadOptions.Connections"/> users each connect and join <paramref name="room"/>, timed from connect to joined.</summary>
-    private Task ConnectAndJoinAllAsync(LoadClients clients, string room, string tag, CancellationToken cancellationToken) =>
+    /// <summary><see cref="LoadOptions.Connections"/> users each connect and join their room of <paramref name="rooms"/>, timed from connect to joined.</summary>
+    private Task ConnectAndJoinAllAsync(LoadClients clients, string[] rooms, string tag, CancellationToken cancellationToken) =>
         ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
         {
             var started = Stopwatch.GetTimestamp();
             var client = await clients.ConnectAsync($"{options.RunId}-{tag}-{i}", ct);
-            await client.JoinRoom(room, ct);
+            await client.JoinRoom(rooms[RoomIndex(i)], ct);
             _latency.Add(started);
         }, cancellationToken);
 

@@ -136,6 +136,9 @@ internal sealed record LoadSummary
     /// <summary>The main count (deliveries, calls, connections, cycles) per server CPU-second.</summary>
     public double? PerServerCpuSecond { get; init; }
 
+    /// <summary>Idle, connect-join: each room's member count as the server reported it once everyone joined.</summary>
+    public IReadOnlyList<int>? RoomMembers { get; init; }
+
     /// <summary>Idle: growth of the servers' RSS per connection.</summary>
     public double? RssBytesPerConnection { get; init; }
 
@@ -152,6 +155,11 @@ internal sealed record LoadSummary
         if (DeliveriesExpected > 0)
         {
             lines.Add($"deliveries    {DeliveriesReceived} of {DeliveriesExpected}");
+        }
+
+        if (RoomMembers is { Count: > 0 } members)
+        {
+            lines.Add($"rooms         {members.Count}, members {members.Min()} to {members.Max()} ({members.Sum()} in all)");
         }
 
         lines.Add($"throughput    {Throughput:0.0} {ThroughputUnit}");
