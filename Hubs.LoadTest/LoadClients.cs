@@ -8,13 +8,14 @@ using Hubs.Client;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Hubs.LoadTest;
 
-/// <summary>Makes the run's <see cref="HubsClient"/>s: tokens, URL spread, protocol, source addresses.</summary>
-internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
+/// <summary>Makes the run's <see cref="HubsClient"/>s: tokens, URL spread, protocol, source addresses, where they log.</summary>
+internal sealed class LoadClients(LoadOptions options, ILoggerFactory? loggerFactory = null) : IAsyncDisposable
 {
     private static readonly JsonWebTokenHandler Tokens = new() { SetDefaultTimesOnTokenCreation = false };
 
@@ -56,6 +57,7 @@ internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
             Transports = HttpTransportType.WebSockets,
             SkipNegotiation = true,
             UseMessagePack = options.MessagePack,
+            LoggerFactory = loggerFactory,
             ConfigureConnection = source is null ? null : builder => builder.Services.Configure<HttpConnectionOptions>(http =>
                 http.WebSocketFactory = (context, ct) => ConnectFromAsync(source, context, ct)),
         });

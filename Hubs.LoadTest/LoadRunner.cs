@@ -19,7 +19,8 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
 
     public async Task<LoadSummary> RunAsync(CancellationToken cancellationToken)
     {
-        await using var clients = new LoadClients(options);
+        using var refusedReconnects = new RefusedReconnectCounter(_errors);
+        await using var clients = new LoadClients(options, refusedReconnects);
         return options.Scenario switch
         {
             "fanout" => await FanoutAsync(clients, cancellationToken),
@@ -27,6 +28,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
             "idle" => await IdleAsync(clients, cancellationToken),
             "connect-join" => await ConnectJoinAsync(clients, cancellationToken),
             "churn" => await ChurnAsync(clients, cancellationToken),
+            "storm" => await StormAsync(clients, cancellationToken),
             _ => throw new ArgumentException($"unknown scenario {options.Scenario}"),
         };
     }
@@ -203,6 +205,92 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return Summarize(seconds, Interlocked.Read(ref _succeeded), "cycles/s", server, Interlocked.Read(ref _succeeded));
     }
 
+    /// <summary>
+    /// Every client on the first URL (the victim) in rooms of <see cref="LoadOptions.RoomSize"/>, one sender per room on
+    /// the other nodes. The victim is killed (or drained); from the signal on, the clock runs until every client is back
+    /// on a survivor with its room rejoined, and then until each has the message its room's sender sent after the signal.
+    /// </summary>
+    private async Task<LoadSummary> StormAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var victim = options.Urls[0];
+        var survivors = options.Urls.Count - 1;
+        var count = options.Connections;
+        var (_, rooms) = await OpenRoomsAsync(clients, "storm", cancellationToken, ownerUrl: 1);
+        var senders = await ConnectManyAsync(clients, rooms.Length, r => $"{options.RunId}-storm-sender-{r}", cancellationToken, r => 1 + (r % survivors));
+        await ForEachAsync(Enumerable.Range(0, rooms.Length), options.Concurrency, (r, ct) => senders[r].JoinRoom(rooms[r], ct), cancellationToken, countsAsOperations: false);
+        var members = await ConnectManyAsync(clients, count, i => $"{options.RunId}-storm-{i}", cancellationToken, _ => 0);
+        var probe = $"storm {options.RunId}";
+        var received = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            var (member, room) = (i, rooms[RoomIndex(i)]);
+            members[i].OnMessageReceived(message =>
+            {
+                if (message.RoomId == room && message.Text == probe && Interlocked.Exchange(ref received[member], 1) == 0)
+                {
+                    Interlocked.Increment(ref _received);
+                }
+            });
+            members[i].OnRecoveryIncomplete(_ => _errors.Add("recovery_incomplete"));
+            members[i].OnRemovedFromRoom(removal => _errors.Add($"removed_{removal.Reason}"));
+        }
+
+        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, (i, ct) => members[i].JoinRoom(rooms[RoomIndex(i)], ct), cancellationToken, countsAsOperations: false);
+        bool IsBack(int i) =>
+            members[i].State == HubsConnectionState.Connected && members[i].ConnectedUrl != victim && members[i].JoinedRooms.Contains(rooms[RoomIndex(i)]);
+
+        var onVictim = members.Count(m => m.ConnectedUrl == victim);
+        var before = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        VictimProcess.Signal(options.VictimPid!.Value, options.Drain);
+        var sends = Task.WhenAll(senders.Select(async (sender, r) =>
+        {
+            try
+            {
+                await sender.SendMessage(new SendMessageRequest(rooms[r], probe), cancellationToken);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                _errors.Add(error);
+            }
+        }));
+
+        var back = 0;
+        double? backSeconds = null;
+        double? receivedSeconds = null;
+        using (Report(() => $"back {Volatile.Read(ref back)}/{count}, received {Interlocked.Read(ref _received)}/{count}, errors {_errors.Total}"))
+        {
+            while (receivedSeconds is null && clock.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
+            {
+                Volatile.Write(ref back, Enumerable.Range(0, count).Count(IsBack));
+                if (backSeconds is null && back == count)
+                {
+                    backSeconds = clock.Elapsed.TotalSeconds;
+                }
+
+                if (backSeconds is not null && Interlocked.Read(ref _received) == count)
+                {
+                    receivedSeconds = clock.Elapsed.TotalSeconds;
+                    break;
+                }
+
+                await Task.Delay(20, cancellationToken);
+            }
+        }
+
+        await sends;
+        var seconds = receivedSeconds ?? clock.Elapsed.TotalSeconds;
+        return Summarize(seconds, back, "reconnects/s", before, back) with
+        {
+            Operations = count,
+            Succeeded = back,
+            Throughput = backSeconds is > 0 ? count / backSeconds.Value : 0,
+            DeliveriesExpected = count,
+            DeliveriesReceived = Interlocked.Read(ref _received),
+            Storm = new StormResult(count, onVictim, back, backSeconds, receivedSeconds, options.Duration),
+        };
+    }
+
     private static bool TryReadTimestamp(string text, out long timestamp)
     {
         var bar = text.IndexOf('|');
@@ -253,10 +341,11 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return counts;
     }
 
-    private async Task<HubsClient[]> ConnectManyAsync(LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken)
+    private async Task<HubsClient[]> ConnectManyAsync(
+        LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken, Func<int, int>? firstUrl = null)
     {
         var connected = new HubsClient[count];
-        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, async (i, ct) => connected[i] = await clients.ConnectAsync(user(i), ct), cancellationToken, countsAsOperations: false);
+        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, async (i, ct) => connected[i] = await clients.ConnectAsync(user(i), ct, firstUrl?.Invoke(i)), cancellationToken, countsAsOperations: false);
         if (connected.Any(c => c is null))
         {
             throw new InvalidOperationException($"only {connected.Count(c => c is not null)} of {count} clients connected; errors: " +

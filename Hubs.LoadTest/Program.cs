@@ -38,4 +38,4 @@ if (options.JsonPath is { } path)
     await File.WriteAllTextAsync(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
 }
 
-return summary.ErrorCount == 0 ? 0 : 1;
+return summary.ErrorCount == 0 && summary.Storm?.Complete != false ? 0 : 1;

@@ -185,7 +185,7 @@ public sealed class LoadToolTests : ServerFixture
     {
         Assert.Multiple(() =>
         {
-            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://x/hubs/rooms"]), Throws.ArgumentException.With.Message.Contains("scenario"));
+            Assert.That(() => LoadOptions.Parse(["flood", "--url", "http://x/hubs/rooms"]), Throws.ArgumentException.With.Message.Contains("scenario"));
             Assert.That(() => LoadOptions.Parse(["fanout"]), Throws.ArgumentException.With.Message.EqualTo("--url is required"));
             Assert.That(() => LoadOptions.Parse(["fanout", "--url", "ftp://x"]), Throws.ArgumentException.With.Message.Contains("not an http(s) URL"));
             Assert.That(() => LoadOptions.Parse(["fanout", "--url", "http://x", "--clients", "0"]), Throws.ArgumentException.With.Message.Contains("--clients"));
@@ -194,6 +194,12 @@ public sealed class LoadToolTests : ServerFixture
             Assert.That(() => LoadOptions.Parse(["idle", "--url", "http://x", "--room-size", "100001"]), Throws.ArgumentException.With.Message.Contains("--room-size"));
             Assert.That(LoadOptions.Parse(["idle", "--url", "http://x"]).RoomSize, Is.EqualTo(100));
             Assert.That(LoadOptions.Parse(["connect-join", "--url", "http://x", "--room-size", "0"]).RoomSize, Is.EqualTo(0));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://127.0.0.1:1,http://127.0.0.1:2"]), Throws.ArgumentException.With.Message.Contains("--victim-pid"));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://127.0.0.1:1", "--victim-pid", "42"]), Throws.ArgumentException.With.Message.Contains("at least two --url"));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://a:1,http://127.0.0.1:2", "--victim-pid", "42"]), Throws.ArgumentException.With.Message.Contains("loopback"));
+            Assert.That(() => LoadOptions.Parse(["idle", "--url", "http://x", "--drain"]), Throws.ArgumentException.With.Message.Contains("storm only"));
+            var storm = LoadOptions.Parse(["storm", "--url", "http://localhost:1,http://b:2", "--victim-pid", "42", "--drain"]);
+            Assert.That((storm.VictimPid, storm.Drain, storm.Duration, storm.Connections, storm.RoomSize), Is.EqualTo(((int?)42, true, TimeSpan.FromSeconds(60), 100, 100)));
             var parsed = LoadOptions.Parse(["echo", "--url", "http://a/hubs/rooms,http://b/hubs/rooms", "--window", "8", "--messagepack"]);
             Assert.That((parsed.Scenario, parsed.Window, parsed.MessagePack, parsed.Urls.Count), Is.EqualTo(("echo", 8, true, 2)));
         });
