@@ -8,13 +8,14 @@ using Hubs.Client;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Http.Connections.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace Hubs.LoadTest;
 
-/// <summary>Makes the run's <see cref="HubsClient"/>s: tokens, URL spread, protocol, source addresses.</summary>
-internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
+/// <summary>Makes the run's <see cref="HubsClient"/>s: tokens, URL spread, protocol, source addresses, where they log.</summary>
+internal sealed class LoadClients(LoadOptions options, ILoggerFactory? loggerFactory = null) : IAsyncDisposable
 {
     private static readonly JsonWebTokenHandler Tokens = new() { SetDefaultTimesOnTokenCreation = false };
 
@@ -23,10 +24,10 @@ internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
     private readonly HttpClient _http = new();
     private int _next;
 
-    /// <summary>Connects a client for <paramref name="userId"/>, starting on the next URL in turn.</summary>
-    public async Task<HubsClient> ConnectAsync(string userId, CancellationToken cancellationToken)
+    /// <summary>Connects a client for <paramref name="userId"/>, starting on URL <paramref name="firstUrl"/>, else on the next in turn.</summary>
+    public async Task<HubsClient> ConnectAsync(string userId, CancellationToken cancellationToken, int? firstUrl = null)
     {
-        var client = Create(userId);
+        var client = Create(userId, firstUrl);
         try
         {
             await client.StartAsync(cancellationToken);
@@ -41,11 +42,13 @@ internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
         return client;
     }
 
-    public HubsClient Create(string userId)
+    /// <summary>A client with every URL, <paramref name="firstUrl"/> (else the next in turn) first, the others to fail over to.</summary>
+    public HubsClient Create(string userId, int? firstUrl = null)
     {
         var index = Interlocked.Increment(ref _next) - 1;
         var urls = options.Urls;
-        var rotated = urls.Skip(index % urls.Count).Concat(urls.Take(index % urls.Count)).ToArray();
+        var first = (firstUrl ?? index) % urls.Count;
+        var rotated = urls.Skip(first).Concat(urls.Take(first)).ToArray();
         var source = options.SourceAddresses.Count > 0 ? options.SourceAddresses[index % options.SourceAddresses.Count] : null;
         return new HubsClient(new HubsClientOptions
         {
@@ -54,6 +57,7 @@ internal sealed class LoadClients(LoadOptions options) : IAsyncDisposable
             Transports = HttpTransportType.WebSockets,
             SkipNegotiation = true,
             UseMessagePack = options.MessagePack,
+            LoggerFactory = loggerFactory,
             ConfigureConnection = source is null ? null : builder => builder.Services.Configure<HttpConnectionOptions>(http =>
                 http.WebSocketFactory = (context, ct) => ConnectFromAsync(source, context, ct)),
         });

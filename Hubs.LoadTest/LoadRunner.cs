@@ -19,7 +19,8 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
 
     public async Task<LoadSummary> RunAsync(CancellationToken cancellationToken)
     {
-        await using var clients = new LoadClients(options);
+        using var refusedReconnects = new RefusedReconnectCounter(_errors);
+        await using var clients = new LoadClients(options, refusedReconnects);
         return options.Scenario switch
         {
             "fanout" => await FanoutAsync(clients, cancellationToken),
@@ -27,6 +28,7 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
             "idle" => await IdleAsync(clients, cancellationToken),
             "connect-join" => await ConnectJoinAsync(clients, cancellationToken),
             "churn" => await ChurnAsync(clients, cancellationToken),
+            "storm" => await StormAsync(clients, cancellationToken),
             _ => throw new ArgumentException($"unknown scenario {options.Scenario}"),
         };
     }
@@ -141,15 +143,16 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return Summarize(seconds, Interlocked.Read(ref _succeeded), "calls/s", server, Interlocked.Read(ref _succeeded));
     }
 
-    /// <summary>K authenticated connections in one room, held for the duration: what an idle connection costs the server.</summary>
+    /// <summary>K authenticated connections in rooms of <see cref="LoadOptions.RoomSize"/>, held for the duration: what an idle connection costs the server.</summary>
     private async Task<LoadSummary> IdleAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = await OpenRoomAsync(clients, "idle", options.Connections + 1, cancellationToken);
+        var (owner, rooms) = await OpenRoomsAsync(clients, "idle", cancellationToken);
         var before = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"connected {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ConnectAndJoinAllAsync(clients, room, "idle", cancellationToken);
+        await ConnectAndJoinAllAsync(clients, rooms, "idle", cancellationToken);
         var connectSeconds = clock.Elapsed.TotalSeconds;
+        var members = await MemberCountsAsync(owner, rooms, cancellationToken);
         var remaining = options.Duration - clock.Elapsed;
         if (remaining > TimeSpan.Zero)
         {
@@ -160,20 +163,25 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         var connected = Interlocked.Read(ref _succeeded);
         return Summarize(connectSeconds, connected, "connections/s", before, connected, after) with
         {
+            RoomMembers = members,
             RssBytesPerConnection = before is not null && after is not null && connected > 0 ? (after.RssBytes - before.RssBytes) / (double)connected : null,
         };
     }
 
-    /// <summary>Connect, authenticate and join, as fast as the server takes them.</summary>
+    /// <summary>Connect, authenticate and join a room of <see cref="LoadOptions.RoomSize"/>, as fast as the server takes them.</summary>
     private async Task<LoadSummary> ConnectJoinAsync(LoadClients clients, CancellationToken cancellationToken)
     {
-        var room = await OpenRoomAsync(clients, "connect", options.Connections + 1, cancellationToken);
+        var (owner, rooms) = await OpenRoomsAsync(clients, "connect", cancellationToken);
         var server = ServerUsage.Capture(options.ServerPids);
         var clock = Stopwatch.StartNew();
         using var reporting = Report(() => $"joined {Interlocked.Read(ref _succeeded)}/{options.Connections}, errors {_errors.Total}");
-        await ConnectAndJoinAllAsync(clients, room, "connect", cancellationToken);
+        await ConnectAndJoinAllAsync(clients, rooms, "connect", cancellationToken);
         var seconds = clock.Elapsed.TotalSeconds;
-        return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded));
+        var after = ServerUsage.Capture(options.ServerPids);
+        return Summarize(seconds, Interlocked.Read(ref _succeeded), "joins/s", server, Interlocked.Read(ref _succeeded), after) with
+        {
+            RoomMembers = await MemberCountsAsync(owner, rooms, cancellationToken),
+        };
     }
 
     /// <summary>Connect, join, leave, disconnect, over and over: what presence bookkeeping costs, and that it leaks nothing.</summary>
@@ -197,6 +205,92 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return Summarize(seconds, Interlocked.Read(ref _succeeded), "cycles/s", server, Interlocked.Read(ref _succeeded));
     }
 
+    /// <summary>
+    /// Every client on the first URL (the victim) in rooms of <see cref="LoadOptions.RoomSize"/>, one sender per room on
+    /// the other nodes. The victim is killed (or drained); from the signal on, the clock runs until every client is back
+    /// on a survivor with its room rejoined, and then until each has the message its room's sender sent after the signal.
+    /// </summary>
+    private async Task<LoadSummary> StormAsync(LoadClients clients, CancellationToken cancellationToken)
+    {
+        var victim = options.Urls[0];
+        var survivors = options.Urls.Count - 1;
+        var count = options.Connections;
+        var (_, rooms) = await OpenRoomsAsync(clients, "storm", cancellationToken, ownerUrl: 1);
+        var senders = await ConnectManyAsync(clients, rooms.Length, r => $"{options.RunId}-storm-sender-{r}", cancellationToken, r => 1 + (r % survivors));
+        await ForEachAsync(Enumerable.Range(0, rooms.Length), options.Concurrency, (r, ct) => senders[r].JoinRoom(rooms[r], ct), cancellationToken, countsAsOperations: false);
+        var members = await ConnectManyAsync(clients, count, i => $"{options.RunId}-storm-{i}", cancellationToken, _ => 0);
+        var probe = $"storm {options.RunId}";
+        var received = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            var (member, room) = (i, rooms[RoomIndex(i)]);
+            members[i].OnMessageReceived(message =>
+            {
+                if (message.RoomId == room && message.Text == probe && Interlocked.Exchange(ref received[member], 1) == 0)
+                {
+                    Interlocked.Increment(ref _received);
+                }
+            });
+            members[i].OnRecoveryIncomplete(_ => _errors.Add("recovery_incomplete"));
+            members[i].OnRemovedFromRoom(removal => _errors.Add($"removed_{removal.Reason}"));
+        }
+
+        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, (i, ct) => members[i].JoinRoom(rooms[RoomIndex(i)], ct), cancellationToken, countsAsOperations: false);
+        bool IsBack(int i) =>
+            members[i].State == HubsConnectionState.Connected && members[i].ConnectedUrl != victim && members[i].JoinedRooms.Contains(rooms[RoomIndex(i)]);
+
+        var onVictim = members.Count(m => m.ConnectedUrl == victim);
+        var before = ServerUsage.Capture(options.ServerPids);
+        var clock = Stopwatch.StartNew();
+        VictimProcess.Signal(options.VictimPid!.Value, options.Drain);
+        var sends = Task.WhenAll(senders.Select(async (sender, r) =>
+        {
+            try
+            {
+                await sender.SendMessage(new SendMessageRequest(rooms[r], probe), cancellationToken);
+            }
+            catch (Exception error) when (error is not OperationCanceledException)
+            {
+                _errors.Add(error);
+            }
+        }));
+
+        var back = 0;
+        double? backSeconds = null;
+        double? receivedSeconds = null;
+        using (Report(() => $"back {Volatile.Read(ref back)}/{count}, received {Interlocked.Read(ref _received)}/{count}, errors {_errors.Total}"))
+        {
+            while (receivedSeconds is null && clock.Elapsed < options.Duration && !cancellationToken.IsCancellationRequested)
+            {
+                Volatile.Write(ref back, Enumerable.Range(0, count).Count(IsBack));
+                if (backSeconds is null && back == count)
+                {
+                    backSeconds = clock.Elapsed.TotalSeconds;
+                }
+
+                if (backSeconds is not null && Interlocked.Read(ref _received) == count)
+                {
+                    receivedSeconds = clock.Elapsed.TotalSeconds;
+                    break;
+                }
+
+                await Task.Delay(20, cancellationToken);
+            }
+        }
+
+        await sends;
+        var seconds = receivedSeconds ?? clock.Elapsed.TotalSeconds;
+        return Summarize(seconds, back, "reconnects/s", before, back) with
+        {
+            Operations = count,
+            Succeeded = back,
+            Throughput = backSeconds is > 0 ? count / backSeconds.Value : 0,
+            DeliveriesExpected = count,
+            DeliveriesReceived = Interlocked.Read(ref _received),
+            Storm = new StormResult(count, onVictim, back, backSeconds, receivedSeconds, options.Duration),
+        };
+    }
+
     private static bool TryReadTimestamp(string text, out long timestamp)
     {
         var bar = text.IndexOf('|');
@@ -214,10 +308,44 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return room;
     }
 
-    private async Task<HubsClient[]> ConnectManyAsync(LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates the run's public rooms for <paramref name="kind"/>, one per <see cref="LoadOptions.RoomSize"/> connections
+    /// (one in all for 0), through an owner connection of its own (on <paramref name="ownerUrl"/> when given).
+    /// </summary>
+    private async Task<(HubsClient Owner, string[] Rooms)> OpenRoomsAsync(LoadClients clients, string kind, CancellationToken cancellationToken, int? ownerUrl = null)
+    {
+        var count = options.RoomSize == 0 ? 1 : (options.Connections + options.RoomSize - 1) / options.RoomSize;
+        var maxMembers = (options.RoomSize == 0 ? options.Connections : options.RoomSize) + 1;
+        var owner = await clients.ConnectAsync($"{options.RunId}-{kind}-owner", cancellationToken, ownerUrl);
+        var rooms = Enumerable.Range(0, count).Select(r => $"{RoomId(kind)}-{r.ToString(CultureInfo.InvariantCulture)}").ToArray();
+        foreach (var room in rooms)
+        {
+            await owner.CreateRoom(new CreateRoomRequest(room, RoomPermission.Public, MaxMembers: maxMembers), cancellationToken);
+        }
+
+        return (owner, rooms);
+    }
+
+    /// <summary>The room of connection <paramref name="connection"/>: connections i*N to i*N+N-1 share room i.</summary>
+    private int RoomIndex(int connection) => options.RoomSize == 0 ? 0 : connection / options.RoomSize;
+
+    /// <summary>Each room's member count as the server reports it.</summary>
+    private static async Task<IReadOnlyList<int>> MemberCountsAsync(HubsClient owner, string[] rooms, CancellationToken cancellationToken)
+    {
+        var counts = new int[rooms.Length];
+        for (var r = 0; r < rooms.Length; r++)
+        {
+            counts[r] = (await owner.GetRoom(rooms[r], cancellationToken)).MemberCount;
+        }
+
+        return counts;
+    }
+
+    private async Task<HubsClient[]> ConnectManyAsync(
+        LoadClients clients, int count, Func<int, string> user, CancellationToken cancellationToken, Func<int, int>? firstUrl = null)
     {
         var connected = new HubsClient[count];
-        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, async (i, ct) => connected[i] = await clients.ConnectAsync(user(i), ct), cancellationToken, countsAsOperations: false);
+        await ForEachAsync(Enumerable.Range(0, count), options.Concurrency, async (i, ct) => connected[i] = await clients.ConnectAsync(user(i), ct, firstUrl?.Invoke(i)), cancellationToken, countsAsOperations: false);
         if (connected.Any(c => c is null))
         {
             throw new InvalidOperationException($"only {connected.Count(c => c is not null)} of {count} clients connected; errors: " +
@@ -227,13 +355,13 @@ internal sealed class LoadRunner(LoadOptions options, TextWriter progress)
         return connected;
     }
 
-    /// <summary><see cref="LoadOptions.Connections"/> users each connect and join <paramref name="room"/>, timed from connect to joined.</summary>
-    private Task ConnectAndJoinAllAsync(LoadClients clients, string room, string tag, CancellationToken cancellationToken) =>
+    /// <summary><see cref="LoadOptions.Connections"/> users each connect and join their room of <paramref name="rooms"/>, timed from connect to joined.</summary>
+    private Task ConnectAndJoinAllAsync(LoadClients clients, string[] rooms, string tag, CancellationToken cancellationToken) =>
         ForEachAsync(Enumerable.Range(0, options.Connections), options.Concurrency, async (i, ct) =>
         {
             var started = Stopwatch.GetTimestamp();
             var client = await clients.ConnectAsync($"{options.RunId}-{tag}-{i}", ct);
-            await client.JoinRoom(room, ct);
+            await client.JoinRoom(rooms[RoomIndex(i)], ct);
             _latency.Add(started);
         }, cancellationToken);
 

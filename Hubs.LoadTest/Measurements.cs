@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
+using System.Net.WebSockets;
+using System.Text.RegularExpressions;
 using Hubs.Client;
 
 namespace Hubs.LoadTest;
@@ -52,13 +54,16 @@ internal sealed class LatencyRecorder
 }
 
 /// <summary>Errors by code: the contract's codes, <c>http_&lt;status&gt;</c> for refused connects, else the failure's type.</summary>
-internal sealed class ErrorCounter
+internal sealed partial class ErrorCounter
 {
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
 
     public long Total => _counts.Values.Sum();
 
-    public void Add(Exception error) => _counts.AddOrUpdate(CodeOf(error), 1, (_, n) => n + 1);
+    public void Add(Exception error) => Add(CodeOf(error));
+
+    /// <summary>An error the client reported as an event rather than an exception.</summary>
+    public void Add(string code) => _counts.AddOrUpdate(code, 1, (_, n) => n + 1);
 
     public IReadOnlyDictionary<string, long> Snapshot() => new SortedDictionary<string, long>(_counts, StringComparer.Ordinal);
 
@@ -66,9 +71,15 @@ internal sealed class ErrorCounter
     {
         HubsException hubs => hubs.Code,
         HttpRequestException { StatusCode: { } status } => "http_" + ((int)status).ToString(CultureInfo.InvariantCulture),
+        // A WebSocket connect without negotiation learns the refusal only from the upgrade's status line.
+        WebSocketException { WebSocketErrorCode: WebSocketError.NotAWebSocket } refused when UpgradeStatus().Match(refused.Message) is { Success: true } status =>
+            "http_" + status.Groups[1].Value,
         AggregateException { InnerException: { } inner } => CodeOf(inner),
         _ => error.GetType().Name,
     };
+
+    [GeneratedRegex(@"status code '(\d{3})'")]
+    private static partial Regex UpgradeStatus();
 }
 
 /// <summary>CPU and memory of server processes on this machine, read from <c>/proc</c>.</summary>
@@ -103,6 +114,17 @@ internal sealed record ServerUsage(double CpuSeconds, long RssBytes)
 
 internal sealed record LatencySummary(int Samples, double P50, double P95, double P99, double Max);
 
+/// <summary>
+/// Storm: of <paramref name="Clients"/> (<paramref name="OnVictim"/> of them on the victim at the signal; the others
+/// could not connect to it), how many were <paramref name="Back"/> (on a surviving node, room rejoined);
+/// seconds from the signal until all were back and until all had their room's message; null when that did not happen
+/// within <paramref name="GaveUpAfter"/>.
+/// </summary>
+internal sealed record StormResult(int Clients, int OnVictim, int Back, double? BackSeconds, double? ReceivedSeconds, TimeSpan GaveUpAfter)
+{
+    public bool Complete => ReceivedSeconds is not null;
+}
+
 /// <summary>What a run did. Counts are exact; rates are per second of the measured phase.</summary>
 internal sealed record LoadSummary
 {
@@ -136,6 +158,12 @@ internal sealed record LoadSummary
     /// <summary>The main count (deliveries, calls, connections, cycles) per server CPU-second.</summary>
     public double? PerServerCpuSecond { get; init; }
 
+    /// <summary>Idle, connect-join: each room's member count as the server reported it once everyone joined.</summary>
+    public IReadOnlyList<int>? RoomMembers { get; init; }
+
+    /// <summary>Storm: how the victim's clients came back.</summary>
+    public StormResult? Storm { get; init; }
+
     /// <summary>Idle: growth of the servers' RSS per connection.</summary>
     public double? RssBytesPerConnection { get; init; }
 
@@ -152,6 +180,22 @@ internal sealed record LoadSummary
         if (DeliveriesExpected > 0)
         {
             lines.Add($"deliveries    {DeliveriesReceived} of {DeliveriesExpected}");
+        }
+
+        if (RoomMembers is { Count: > 0 } members)
+        {
+            lines.Add($"rooms         {members.Count}, members {members.Min()} to {members.Max()} ({members.Sum()} in all)");
+        }
+
+        if (Storm is { } storm)
+        {
+            lines.Add($"victim        {storm.OnVictim} of {storm.Clients} clients on it at the signal");
+            lines.Add(storm.BackSeconds is { } back
+                ? $"back          {storm.Back} of {storm.Clients} clients in {back:0.00} s"
+                : $"back          {storm.Back} of {storm.Clients} clients; {storm.Clients - storm.Back} not back after {storm.GaveUpAfter.TotalSeconds:0} s");
+            lines.Add(storm.ReceivedSeconds is { } all
+                ? $"received      all {storm.Clients} in {all:0.00} s"
+                : $"received      {DeliveriesReceived} of {storm.Clients}; {storm.Clients - DeliveriesReceived} missing after {storm.GaveUpAfter.TotalSeconds:0} s");
         }
 
         lines.Add($"throughput    {Throughput:0.0} {ThroughputUnit}");

@@ -25,7 +25,7 @@ try
 {
     summary = await new LoadRunner(options, Console.Error).RunAsync(cancel.Token);
 }
-catch (Exception error) when (error is InvalidOperationException or HttpRequestException or Hubs.Client.HubsException or OperationCanceledException)
+catch (Exception error) when (error is InvalidOperationException or HttpRequestException or System.Net.WebSockets.WebSocketException or Hubs.Client.HubsException or OperationCanceledException)
 {
     // Could not set the run up (nodes unreachable, tokens refused): say so plainly.
     Console.Error.WriteLine($"unavailable: {error.Message}");
@@ -38,4 +38,4 @@ if (options.JsonPath is { } path)
     await File.WriteAllTextAsync(path, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
 }
 
-return summary.ErrorCount == 0 ? 0 : 1;
+return summary.ErrorCount == 0 && summary.Storm?.Complete != false ? 0 : 1;

@@ -89,6 +89,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The process id, for a tool that signals the server itself (hubs-load storm's --victim-pid).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>SIGTERM, as an orchestrator stops a container: the server drains and exits by itself.</summary>
     public void Terminate()
     {

@@ -78,15 +78,55 @@ public sealed class LoadToolTests : ServerFixture
     }
 
     [Test]
-    public async Task ConnectJoin_EveryConnectionJoins()
+    public async Task Idle_RoomSize_RoomsOfThatSizeWhileHeld()
     {
-        var summary = await RunAsync(Options("connect-join") with { Connections = 40, Concurrency = 8 });
+        var options = Options("idle") with { Connections = 30, RoomSize = 10, Duration = TimeSpan.FromSeconds(4) };
+        var run = RunAsync(options);
+        var observer = await ConnectAsync("idle-observer");
+        var rooms = Enumerable.Range(0, 3).Select(r => $"load-idle-{options.RunId}-{r}").ToArray();
+
+        // Seen by a connection of the test's own while the tool holds its connections.
+        await Await.UntilAsync(async () =>
+        {
+            var listed = await observer.InvokeAsync<IReadOnlyList<Hubs.Contracts.RoomInfo>>(nameof(Hubs.Contracts.IRoomHub.ListRooms));
+            return rooms.All(id => listed.Any(r => r.RoomId == id && r.MemberCount == 10));
+        }, "three rooms of 10 members each", TimeSpan.FromSeconds(4));
+        var summary = await run;
+        var all = await observer.InvokeAsync<IReadOnlyList<Hubs.Contracts.RoomInfo>>(nameof(Hubs.Contracts.IRoomHub.ListRooms));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Errors, Is.Empty);
+            Assert.That(summary.Succeeded, Is.EqualTo(30));
+            Assert.That(summary.RoomMembers, Is.EqualTo(new[] { 10, 10, 10 }));
+            Assert.That(all.Count(r => r.RoomId.StartsWith($"load-idle-{options.RunId}", StringComparison.Ordinal)), Is.EqualTo(3), "no fourth room");
+        });
+    }
+
+    [Test]
+    public async Task ConnectJoin_EveryConnectionJoins_OneRoomWithRoomSizeZero()
+    {
+        var summary = await RunAsync(Options("connect-join") with { Connections = 40, Concurrency = 8, RoomSize = 0 });
 
         Assert.Multiple(() =>
         {
             Assert.That(summary.Errors, Is.Empty);
             Assert.That((summary.Operations, summary.Succeeded), Is.EqualTo((40L, 40L)));
             Assert.That(summary.Latency!.Samples, Is.EqualTo(40));
+            Assert.That(summary.RoomMembers, Is.EqualTo(new[] { 40 }));
+        });
+    }
+
+    [Test]
+    public async Task ConnectJoin_RoomSize_LastRoomHoldsTheRest()
+    {
+        var summary = await RunAsync(Options("connect-join") with { Connections = 25, Concurrency = 8, RoomSize = 10 });
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(summary.Errors, Is.Empty);
+            Assert.That((summary.Operations, summary.Succeeded), Is.EqualTo((25L, 25L)));
+            Assert.That(summary.RoomMembers, Is.EqualTo(new[] { 10, 10, 5 }), "as the server counts them");
         });
     }
 
@@ -145,11 +185,21 @@ public sealed class LoadToolTests : ServerFixture
     {
         Assert.Multiple(() =>
         {
-            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://x/hubs/rooms"]), Throws.ArgumentException.With.Message.Contains("scenario"));
+            Assert.That(() => LoadOptions.Parse(["flood", "--url", "http://x/hubs/rooms"]), Throws.ArgumentException.With.Message.Contains("scenario"));
             Assert.That(() => LoadOptions.Parse(["fanout"]), Throws.ArgumentException.With.Message.EqualTo("--url is required"));
             Assert.That(() => LoadOptions.Parse(["fanout", "--url", "ftp://x"]), Throws.ArgumentException.With.Message.Contains("not an http(s) URL"));
             Assert.That(() => LoadOptions.Parse(["fanout", "--url", "http://x", "--clients", "0"]), Throws.ArgumentException.With.Message.Contains("--clients"));
             Assert.That(() => LoadOptions.Parse(["fanout", "--url", "http://x", "--bogus", "1"]), Throws.ArgumentException.With.Message.Contains("unknown option --bogus"));
+            Assert.That(() => LoadOptions.Parse(["idle", "--url", "http://x", "--room-size", "-1"]), Throws.ArgumentException.With.Message.EqualTo("--room-size must be a whole number from 0 to 100000"));
+            Assert.That(() => LoadOptions.Parse(["idle", "--url", "http://x", "--room-size", "100001"]), Throws.ArgumentException.With.Message.Contains("--room-size"));
+            Assert.That(LoadOptions.Parse(["idle", "--url", "http://x"]).RoomSize, Is.EqualTo(100));
+            Assert.That(LoadOptions.Parse(["connect-join", "--url", "http://x", "--room-size", "0"]).RoomSize, Is.EqualTo(0));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://127.0.0.1:1,http://127.0.0.1:2"]), Throws.ArgumentException.With.Message.Contains("--victim-pid"));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://127.0.0.1:1", "--victim-pid", "42"]), Throws.ArgumentException.With.Message.Contains("at least two --url"));
+            Assert.That(() => LoadOptions.Parse(["storm", "--url", "http://a:1,http://127.0.0.1:2", "--victim-pid", "42"]), Throws.ArgumentException.With.Message.Contains("loopback"));
+            Assert.That(() => LoadOptions.Parse(["idle", "--url", "http://x", "--drain"]), Throws.ArgumentException.With.Message.Contains("storm only"));
+            var storm = LoadOptions.Parse(["storm", "--url", "http://localhost:1,http://b:2", "--victim-pid", "42", "--drain"]);
+            Assert.That((storm.VictimPid, storm.Drain, storm.Duration, storm.Connections, storm.RoomSize), Is.EqualTo(((int?)42, true, TimeSpan.FromSeconds(60), 100, 100)));
             var parsed = LoadOptions.Parse(["echo", "--url", "http://a/hubs/rooms,http://b/hubs/rooms", "--window", "8", "--messagepack"]);
             Assert.That((parsed.Scenario, parsed.Window, parsed.MessagePack, parsed.Urls.Count), Is.EqualTo(("echo", 8, true, 2)));
         });
