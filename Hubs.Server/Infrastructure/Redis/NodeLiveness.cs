@@ -119,7 +119,7 @@ internal sealed partial class NodeLiveness : BackgroundService
 
     private async Task RoundAsync(CancellationToken cancellationToken)
     {
-        (bool Lapsed, long Recorded, long Evictions) beat;
+        (bool Lapsed, long Recorded, long Evictions, long Reaped) beat;
         try
         {
             beat = await HeartbeatAsync(cancellationToken);
@@ -149,9 +149,9 @@ internal sealed partial class NodeLiveness : BackgroundService
             // one period, for the nodes that will hear them rejoin.
             var settled = _continuity.UnbrokenFor(_timeout);
             if (_continuity.UnbrokenFor(_period)
-                && (_reconcileNext || beat.Lapsed || beat.Recorded != _local.Count || _rounds % FullReconcileEvery == 0))
+                && (_reconcileNext || beat.Lapsed || beat.Reaped > 0 || beat.Recorded != _local.Count || _rounds % FullReconcileEvery == 0))
             {
-                await ReconcileAsync(departStale: settled, cancellationToken);
+                await ReconcileAsync(departStale: settled, reapedAny: beat.Reaped > 0, cancellationToken);
                 _reconcileNext = !settled;
             }
 
@@ -170,25 +170,28 @@ internal sealed partial class NodeLiveness : BackgroundService
         }
     }
 
-    private Task<(bool Lapsed, long Recorded, long Evictions)> HeartbeatAsync(CancellationToken cancellationToken) =>
+    private Task<(bool Lapsed, long Recorded, long Evictions, long Reaped)> HeartbeatAsync(CancellationToken cancellationToken) =>
         _redis.LivenessWriteAsync("node.heartbeat", async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Heartbeat,
-                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id), _keys.NodeEvictions(_node.Id)],
+                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id), _keys.NodeEvictions(_node.Id), _keys.NodeReaped(_node.Id)],
                 [_time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(_period * 2).TotalMilliseconds, _node.Id]))!;
-            return ((long)result[0] == 1, (long)result[1], (long)result[2]);
+            return ((long)result[0] == 1, (long)result[1], (long)result[2], (long)result[3]);
         }, cancellationToken);
 
     /// <summary>
     /// This node's entries against its open connections: an entry without a connection is stale (its departure failed
-    /// while Redis was away) and departs when <paramref name="departStale"/>; a present connection without an entry lost
-    /// its presence and is closed so that it reconnects and joins its rooms again.
+    /// while Redis was away) and departs when <paramref name="departStale"/>; a present connection without an entry, or
+    /// one a survivor marked as reaped, lost its presence and is closed so that it reconnects and joins its rooms again.
     /// </summary>
-    private async Task ReconcileAsync(bool departStale, CancellationToken cancellationToken)
+    private async Task ReconcileAsync(bool departStale, bool reapedAny, CancellationToken cancellationToken)
     {
         // Listed before the entries are read: a connection that departs in between is no longer present when closed.
         var present = _local.PresentIds();
+        var reaped = reapedAny
+            ? (await _redis.ReadAsync("node.reaped", db => db.SetMembersAsync(_keys.NodeReaped(_node.Id)), cancellationToken)).Select(v => v.ToString()).ToHashSet(StringComparer.Ordinal)
+            : [];
         var entries = await _presence.GetNodeConnectionsAsync(_node.Id, cancellationToken);
         var recorded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
@@ -201,7 +204,14 @@ internal sealed partial class NodeLiveness : BackgroundService
             }
         }
 
-        var lost = present.Where(id => !recorded.Contains(id) && _local.IsPresent(id)).ToArray();
+        var lost = present.Where(id => (!recorded.Contains(id) || reaped.Contains(id)) && _local.IsPresent(id)).ToArray();
+        if (reapedAny)
+        {
+            // Back after a reap began: the marks have served (the connections go now; a reap under way has stopped,
+            // and what it did not finish, these connections' own departures do).
+            await _redis.WriteAsync("node.reaped", db => db.KeyDeleteAsync(_keys.NodeReaped(_node.Id)), cancellationToken);
+        }
+
         if (lost.Length == 0)
         {
             return;
@@ -264,7 +274,7 @@ internal sealed partial class NodeLiveness : BackgroundService
         {
             var step = await _redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
                 RedisScripts.ReapConnection,
-                [_keys.NodeAlive(other), _keys.NodeConnections(other)],
+                [_keys.NodeAlive(other), _keys.NodeReaped(other)],
                 [entry.Name]), cancellationToken);
             if (step < 0)
             {
@@ -273,17 +283,16 @@ internal sealed partial class NodeLiveness : BackgroundService
                 return;
             }
 
-            if (step == 1)
-            {
-                await _departure.DepartAsync(entry.Name.ToString(), entry.Value.ToString(), cancellationToken);
-                reaped++;
-            }
+            // Its entry goes only once it has departed: a reap that fails here is taken up by the next, after the lease.
+            await _departure.DepartAsync(entry.Name.ToString(), entry.Value.ToString(), cancellationToken);
+            await _redis.WriteAsync("node.reap", db => db.HashDeleteAsync(_keys.NodeConnections(other), entry.Name), cancellationToken);
+            reaped++;
         }
 
         // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
         await _redis.WriteAsync("node.reap", db => db.ScriptEvaluateAsync(
             RedisScripts.ForgetNode,
-            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes, _keys.NodeEvictions(other)],
+            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes, _keys.NodeEvictions(other), _keys.NodeReaped(other)],
             [other]), cancellationToken);
         _metrics.NodeReaped();
         Log.NodeReaped(_logger, other, reaped);

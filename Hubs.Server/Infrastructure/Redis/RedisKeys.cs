@@ -80,6 +80,9 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Prefix of <see cref="NodeEvictions"/> for the script that knows the node only from a presence entry.</summary>
     public string NodeEvictionsPrefix => _p + "node:{";
 
+    /// <summary>Set: the node's connections a survivor took for dead (marked before each departs); the node, if it comes back, closes them.</summary>
+    public RedisKey NodeReaped(string nodeId) => $"{_p}node:{{{nodeId}}}:reaped";
+
     /// <summary>String with a TTL: the survivor that cleans up a dead node (fencing, so only one does).</summary>
     public RedisKey NodeReaper(string nodeId) => $"{_p}node:{{{nodeId}}}:reaper";
 

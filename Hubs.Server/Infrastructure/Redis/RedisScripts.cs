@@ -208,18 +208,19 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: node alive, nodes, node conns, node reaper, node evictions. ARGV: stamp, lifetime in ms, nodeId. {lapsed,
-    /// recorded, evictions}: lapsed 1 when the alive key had expired (Redis was away, or this node stalled, for longer
-    /// than its lifetime); recorded, how many connections shared presence holds for the node; evictions, how many of
-    /// its connections' evictions are not known to be delivered. A reaper's lease on a node that heartbeats is void:
-    /// dropping it lets a survivor reap this node at once if it dies soon after.
+    /// KEYS: node alive, nodes, node conns, node reaper, node evictions, node reaped. ARGV: stamp, lifetime in ms, nodeId.
+    /// {lapsed, recorded, evictions, reaped}: lapsed 1 when the alive key had expired (Redis was away, or this node
+    /// stalled, for longer than its lifetime); recorded, how many connections shared presence holds for the node;
+    /// evictions, how many of its connections' evictions are not known to be delivered; reaped, how many of its
+    /// connections a survivor took for dead. A reaper's lease on a node that heartbeats is void: dropping it lets a
+    /// survivor reap this node at once if it dies soon after.
     /// </summary>
     public const string Heartbeat = """
         local lapsed = redis.call('EXISTS', KEYS[1]) == 0
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         redis.call('SADD', KEYS[2], ARGV[3])
         redis.call('DEL', KEYS[4])
-        return { lapsed and 1 or 0, redis.call('HLEN', KEYS[3]), redis.call('SCARD', KEYS[5]) }
+        return { lapsed and 1 or 0, redis.call('HLEN', KEYS[3]), redis.call('SCARD', KEYS[5]), redis.call('SCARD', KEYS[6]) }
         """;
 
     /// <summary>
@@ -233,19 +234,21 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: node alive, node conns. ARGV: connectionId. -1 when the node heartbeats again (the reap stops: the node
-    /// reconciles its own connections), 0 when the entry is gone already, 1 when it was taken for departure. The entry
-    /// goes first, so that the node, should it come back mid-way, knows this connection is being reaped.
+    /// KEYS: node alive, node reaped. ARGV: connectionId. -1 when the node heartbeats again (the reap stops: the node
+    /// reconciles its own connections), 1 when the connection is marked as reaped, before it departs: should the node
+    /// come back mid-way, it knows to close this connection. Its entry in the node's connections goes only once it has
+    /// departed, so a reap that fails half-way is taken up again by the next one.
     /// </summary>
     public const string ReapConnection = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
-        return redis.call('HDEL', KEYS[2], ARGV[1])
+        redis.call('SADD', KEYS[2], ARGV[1])
+        return 1
         """;
 
-    /// <summary>KEYS: node alive, node conns, nodes, node evictions. ARGV: nodeId. Forgets a reaped node, unless it heartbeats again.</summary>
+    /// <summary>KEYS: node alive, node conns, nodes, node evictions, node reaped. ARGV: nodeId. Forgets a reaped node, unless it heartbeats again.</summary>
     public const string ForgetNode = """
         if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-        redis.call('DEL', KEYS[2], KEYS[4])
+        redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])
         redis.call('SREM', KEYS[3], ARGV[1])
         return 1
         """;
