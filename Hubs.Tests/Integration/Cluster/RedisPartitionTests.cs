@@ -101,6 +101,44 @@ public sealed class RedisPartitionTests : HubsFixture
         });
     }
 
+    [Test]
+    public async Task T27_NodeBackWhileASurvivorWasReapingIt_ClosesTheConnectionsMarkedAsReapedOnly()
+    {
+        // A survivor that began reaping node 1 marked carol's connection before node 1 came back, and stopped there:
+        // node 1 closes carol's connection (which the reap may have half-departed) and keeps dave's.
+        var room = NewRoomId();
+        var carol = await ConnectToAsync(_nodes[1], "carol", null, null);
+        var dave = await ConnectToAsync(_nodes[1], "dave", null, null);
+        var carolClosed = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        carol.Closed += error =>
+        {
+            carolClosed.TrySetResult(error);
+            return Task.CompletedTask;
+        };
+        await carol.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await carol.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await dave.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        var node1 = _nodes[1].Services.GetRequiredService<NodeIdentity>().Id;
+        await using var redis = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(_redis.Configuration);
+        var entries = await redis.GetDatabase().HashGetAllAsync($"hubs:node:{{{node1}}}:conns");
+        var carolConnection = entries.Single(e => e.Value == "carol").Name;
+
+        await redis.GetDatabase().SetAddAsync($"hubs:node:{{{node1}}}:reaped", carolConnection);
+
+        var carolError = await carolClosed.Task.Within(TimeSpan.FromSeconds(10));
+        var sent = await dave.InvokeAsync<SendMessageResult>(nameof(IRoomHub.SendMessage), new SendMessageRequest(room, "dave stays"));
+        await Await.UntilAsync(async () => !await redis.GetDatabase().KeyExistsAsync($"hubs:node:{{{node1}}}:reaped"), "the marks are dropped");
+        var members = await dave.InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), room);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(carolError?.Message, Does.Contain(NodeLiveness.PresenceLostCloseText), "the marked connection is told to come back");
+            Assert.That(dave.State, Is.EqualTo(HubConnectionState.Connected), "an unmarked one stays");
+            Assert.That(sent.Sequence, Is.EqualTo(1));
+            Assert.That(members.Select(m => m.UserId), Is.EqualTo(new[] { "dave" }), "carol's closed connection departed");
+        });
+    }
+
     private static async Task<T> Retry<T>(Func<Task<T>> call)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
