@@ -26,7 +26,20 @@ namespace Hubs.Server.Infrastructure.Redis;
 /// back and join them again, never left in a room's group without its presence. In the same round it completes the
 /// evictions of its connections whose delivery failed on the way (<see cref="RoomEvictions.CompleteAsync"/>).
 /// </remarks>
-internal sealed partial class NodeLiveness : BackgroundService
+internal sealed partial class NodeLiveness(
+    RedisGateway redis,
+    RedisKeys keys,
+    NodeIdentity node,
+    RedisPresenceTracker presence,
+    RoomEvictions evictions,
+    ConnectionDeparture departure,
+    LocalConnections local,
+    NodeDrain drain,
+    HubsMetrics metrics,
+    IConnectionMultiplexer multiplexer,
+    IOptions<PresenceOptions> options,
+    TimeProvider time,
+    ILogger<NodeLiveness> logger) : BackgroundService
 {
     /// <summary>The close text of a connection whose shared presence was gone; the client reconnects and rejoins.</summary>
     public const string PresenceLostCloseText = $"{ErrorCodes.Unavailable}: this connection's presence was lost, reconnect";
@@ -36,58 +49,14 @@ internal sealed partial class NodeLiveness : BackgroundService
     /// <summary>Every this many rounds the entries are compared one by one even when their count matches.</summary>
     private const int FullReconcileEvery = 10;
 
-    private readonly RedisGateway _redis;
-    private readonly RedisKeys _keys;
-    private readonly NodeIdentity _node;
-    private readonly RedisPresenceTracker _presence;
-    private readonly RoomEvictions _evictions;
-    private readonly ConnectionDeparture _departure;
-    private readonly LocalConnections _local;
-    private readonly NodeDrain _drain;
-    private readonly HubsMetrics _metrics;
-    private readonly IConnectionMultiplexer _multiplexer;
-    private readonly TimeProvider _time;
-    private readonly ILogger<NodeLiveness> _logger;
-    private readonly RedisContinuity _continuity;
-    private readonly TimeSpan _timeout;
-    private readonly TimeSpan _period;
+    private readonly RedisContinuity _continuity = new(time);
+    private readonly TimeSpan _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
+    private readonly TimeSpan _period = TimeSpan.FromSeconds(options.Value.TimeoutSeconds) / 3;
     private TaskCompletionSource _wake = NewWake();
     private bool _reconcileNext = true;
     private int _rounds;
     private int _reapingRounds;
     private HashSet<PendingEviction> _evictionsSeen = [];
-
-    public NodeLiveness(
-        RedisGateway redis,
-        RedisKeys keys,
-        NodeIdentity node,
-        RedisPresenceTracker presence,
-        RoomEvictions evictions,
-        ConnectionDeparture departure,
-        LocalConnections local,
-        NodeDrain drain,
-        HubsMetrics metrics,
-        IConnectionMultiplexer multiplexer,
-        IOptions<PresenceOptions> options,
-        TimeProvider time,
-        ILogger<NodeLiveness> logger)
-    {
-        _redis = redis;
-        _keys = keys;
-        _node = node;
-        _presence = presence;
-        _evictions = evictions;
-        _departure = departure;
-        _local = local;
-        _drain = drain;
-        _metrics = metrics;
-        _multiplexer = multiplexer;
-        _time = time;
-        _logger = logger;
-        _continuity = new RedisContinuity(time);
-        _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
-        _period = _timeout / 3;
-    }
 
     /// <summary>Rounds since start whose heartbeat was written.</summary>
     public int Rounds => Volatile.Read(ref _rounds);
@@ -97,9 +66,9 @@ internal sealed partial class NodeLiveness : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        Log.Started(_logger, _node.Id);
-        _multiplexer.ConnectionFailed += OnConnectionFailed;
-        _multiplexer.ConnectionRestored += OnConnectionRestored;
+        Log.Started(logger, node.Id);
+        multiplexer.ConnectionFailed += OnConnectionFailed;
+        multiplexer.ConnectionRestored += OnConnectionRestored;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -107,13 +76,13 @@ internal sealed partial class NodeLiveness : BackgroundService
                 // A wake during the round asks for another round at once.
                 Interlocked.Exchange(ref _wake, NewWake());
                 await RoundAsync(stoppingToken);
-                await Task.WhenAny(Task.Delay(_period, _time, stoppingToken), Volatile.Read(ref _wake).Task);
+                await Task.WhenAny(Task.Delay(_period, time, stoppingToken), Volatile.Read(ref _wake).Task);
             }
         }
         finally
         {
-            _multiplexer.ConnectionFailed -= OnConnectionFailed;
-            _multiplexer.ConnectionRestored -= OnConnectionRestored;
+            multiplexer.ConnectionFailed -= OnConnectionFailed;
+            multiplexer.ConnectionRestored -= OnConnectionRestored;
         }
     }
 
@@ -130,7 +99,7 @@ internal sealed partial class NodeLiveness : BackgroundService
             // nothing any more.
             _continuity.Break();
             _reconcileNext = true;
-            Log.RoundFailed(_logger, error.GetType().Name);
+            Log.RoundFailed(logger, error.GetType().Name);
             return;
         }
 
@@ -138,7 +107,7 @@ internal sealed partial class NodeLiveness : BackgroundService
         _continuity.Confirm();
         if (beat.Lapsed && !first)
         {
-            Log.HeartbeatLapsed(_logger, _node.Id);
+            Log.HeartbeatLapsed(logger, node.Id);
         }
 
         try
@@ -149,7 +118,7 @@ internal sealed partial class NodeLiveness : BackgroundService
             // one period, for the nodes that will hear them rejoin.
             var settled = _continuity.UnbrokenFor(_timeout);
             if (_continuity.UnbrokenFor(_period)
-                && (_reconcileNext || beat.Lapsed || beat.Reaped > 0 || beat.Recorded != _local.Count || _rounds % FullReconcileEvery == 0))
+                && (_reconcileNext || beat.Lapsed || beat.Reaped > 0 || beat.Recorded != local.Count || _rounds % FullReconcileEvery == 0))
             {
                 await ReconcileAsync(departStale: settled, reapedAny: beat.Reaped > 0, cancellationToken);
                 _reconcileNext = !settled;
@@ -166,17 +135,17 @@ internal sealed partial class NodeLiveness : BackgroundService
         {
             // Redis failures are logged and counted by the gateway; the next round tries again.
             _reconcileNext = true;
-            Log.RoundFailed(_logger, error.GetType().Name);
+            Log.RoundFailed(logger, error.GetType().Name);
         }
     }
 
     private Task<(bool Lapsed, long Recorded, long Evictions, long Reaped)> HeartbeatAsync(CancellationToken cancellationToken) =>
-        _redis.LivenessWriteAsync("node.heartbeat", async db =>
+        redis.LivenessWriteAsync("node.heartbeat", async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.Heartbeat,
-                [_keys.NodeAlive(_node.Id), _keys.Nodes, _keys.NodeConnections(_node.Id), _keys.NodeReaper(_node.Id), _keys.NodeEvictions(_node.Id), _keys.NodeReaped(_node.Id)],
-                [_time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(_period * 2).TotalMilliseconds, _node.Id]))!;
+                [keys.NodeAlive(node.Id), keys.Nodes, keys.NodeConnections(node.Id), keys.NodeReaper(node.Id), keys.NodeEvictions(node.Id), keys.NodeReaped(node.Id)],
+                [time.GetUtcNow().ToUnixTimeMilliseconds(), (long)(_period * 2).TotalMilliseconds, node.Id]))!;
             return ((long)result[0] == 1, (long)result[1], (long)result[2], (long)result[3]);
         }, cancellationToken);
 
@@ -188,28 +157,28 @@ internal sealed partial class NodeLiveness : BackgroundService
     private async Task ReconcileAsync(bool departStale, bool reapedAny, CancellationToken cancellationToken)
     {
         // Listed before the entries are read: a connection that departs in between is no longer present when closed.
-        var present = _local.PresentIds();
+        var present = local.PresentIds();
         var reaped = reapedAny
-            ? (await _redis.ReadAsync("node.reaped", db => db.SetMembersAsync(_keys.NodeReaped(_node.Id)), cancellationToken)).Select(v => v.ToString()).ToHashSet(StringComparer.Ordinal)
+            ? (await redis.ReadAsync("node.reaped", db => db.SetMembersAsync(keys.NodeReaped(node.Id)), cancellationToken)).Select(v => v.ToString()).ToHashSet(StringComparer.Ordinal)
             : [];
-        var entries = await _presence.GetNodeConnectionsAsync(_node.Id, cancellationToken);
+        var entries = await presence.GetNodeConnectionsAsync(node.Id, cancellationToken);
         var recorded = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in entries)
         {
             var connectionId = entry.Name.ToString();
             recorded.Add(connectionId);
-            if (departStale && !_local.Contains(connectionId))
+            if (departStale && !local.Contains(connectionId))
             {
-                await _departure.DepartAsync(connectionId, entry.Value.ToString(), cancellationToken);
+                await departure.DepartAsync(connectionId, entry.Value.ToString(), cancellationToken);
             }
         }
 
-        var lost = present.Where(id => (!recorded.Contains(id) || reaped.Contains(id)) && _local.IsPresent(id)).ToArray();
+        var lost = present.Where(id => (!recorded.Contains(id) || reaped.Contains(id)) && local.IsPresent(id)).ToArray();
         if (reapedAny)
         {
             // Back after a reap began: the marks have served (the connections go now; a reap under way has stopped,
             // and what it did not finish, these connections' own departures do).
-            await _redis.WriteAsync("node.reaped", db => db.KeyDeleteAsync(_keys.NodeReaped(_node.Id)), cancellationToken);
+            await redis.WriteAsync("node.reaped", db => db.KeyDeleteAsync(keys.NodeReaped(node.Id)), cancellationToken);
         }
 
         if (lost.Length == 0)
@@ -217,9 +186,9 @@ internal sealed partial class NodeLiveness : BackgroundService
             return;
         }
 
-        Log.PresenceLost(_logger, lost.Length);
-        _metrics.PresenceLost(lost.Length);
-        await Task.WhenAll(lost.Select(_drain.Find).OfType<HubConnectionContext>()
+        Log.PresenceLost(logger, lost.Length);
+        metrics.PresenceLost(lost.Length);
+        await Task.WhenAll(lost.Select(drain.Find).OfType<HubConnectionContext>()
             .Select(c => NodeDrain.CloseNowAsync(c, new CloseMessage(PresenceLostCloseText, allowReconnect: true))));
     }
 
@@ -231,7 +200,7 @@ internal sealed partial class NodeLiveness : BackgroundService
     private async Task<HashSet<PendingEviction>> CompleteEvictionsAsync(CancellationToken cancellationToken)
     {
         var waiting = new HashSet<PendingEviction>();
-        foreach (var eviction in await _presence.GetEvictionsAsync(_node.Id, cancellationToken))
+        foreach (var eviction in await presence.GetEvictionsAsync(node.Id, cancellationToken))
         {
             if (!_evictionsSeen.Contains(eviction))
             {
@@ -239,12 +208,12 @@ internal sealed partial class NodeLiveness : BackgroundService
                 continue;
             }
 
-            if (_local.Contains(eviction.ConnectionId))
+            if (local.Contains(eviction.ConnectionId))
             {
-                await _evictions.CompleteAsync(eviction.ConnectionId, eviction.RoomId, eviction.Reason, cancellationToken);
+                await evictions.CompleteAsync(eviction.ConnectionId, eviction.RoomId, eviction.Reason, cancellationToken);
             }
 
-            await _presence.EvictionCompletedAsync(_node.Id, eviction, cancellationToken);
+            await presence.EvictionCompletedAsync(node.Id, eviction, cancellationToken);
         }
 
         return waiting;
@@ -252,14 +221,14 @@ internal sealed partial class NodeLiveness : BackgroundService
 
     private async Task ReapDeadNodesAsync(CancellationToken cancellationToken)
     {
-        var nodes = await _redis.ReadAsync("node.list", db => db.SetMembersAsync(_keys.Nodes), cancellationToken);
-        foreach (var other in nodes.Select(n => n.ToString()).Where(n => n != _node.Id))
+        var nodes = await redis.ReadAsync("node.list", db => db.SetMembersAsync(keys.Nodes), cancellationToken);
+        foreach (var other in nodes.Select(n => n.ToString()).Where(n => n != node.Id))
         {
             // Fencing: only the survivor that takes the lease removes the dead node's entries, and only while it is dead.
-            var claimed = await _redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
+            var claimed = await redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
                 RedisScripts.ClaimReap,
-                [_keys.NodeAlive(other), _keys.NodeReaper(other)],
-                [_node.Id, (long)ReaperLease.TotalMilliseconds]) == 1, cancellationToken);
+                [keys.NodeAlive(other), keys.NodeReaper(other)],
+                [node.Id, (long)ReaperLease.TotalMilliseconds]) == 1, cancellationToken);
             if (claimed)
             {
                 await ReapAsync(other, cancellationToken);
@@ -270,32 +239,32 @@ internal sealed partial class NodeLiveness : BackgroundService
     private async Task ReapAsync(string other, CancellationToken cancellationToken)
     {
         var reaped = 0;
-        foreach (var entry in await _presence.GetNodeConnectionsAsync(other, cancellationToken))
+        foreach (var entry in await presence.GetNodeConnectionsAsync(other, cancellationToken))
         {
-            var step = await _redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
+            var step = await redis.WriteAsync("node.reap", async db => (long)await db.ScriptEvaluateAsync(
                 RedisScripts.ReapConnection,
-                [_keys.NodeAlive(other), _keys.NodeReaped(other)],
+                [keys.NodeAlive(other), keys.NodeReaped(other)],
                 [entry.Name]), cancellationToken);
             if (step < 0)
             {
                 // It heartbeats again: it reconciles its own connections, including any this reap already took.
-                Log.ReapStopped(_logger, other, reaped);
+                Log.ReapStopped(logger, other, reaped);
                 return;
             }
 
             // Its entry goes only once it has departed: a reap that fails here is taken up by the next, after the lease.
-            await _departure.DepartAsync(entry.Name.ToString(), entry.Value.ToString(), cancellationToken);
-            await _redis.WriteAsync("node.reap", db => db.HashDeleteAsync(_keys.NodeConnections(other), entry.Name), cancellationToken);
+            await departure.DepartAsync(entry.Name.ToString(), entry.Value.ToString(), cancellationToken);
+            await redis.WriteAsync("node.reap", db => db.HashDeleteAsync(keys.NodeConnections(other), entry.Name), cancellationToken);
             reaped++;
         }
 
         // The lease is left to expire, so a survivor that read the node list before this removal cannot reap again.
-        await _redis.WriteAsync("node.reap", db => db.ScriptEvaluateAsync(
+        await redis.WriteAsync("node.reap", db => db.ScriptEvaluateAsync(
             RedisScripts.ForgetNode,
-            [_keys.NodeAlive(other), _keys.NodeConnections(other), _keys.Nodes, _keys.NodeEvictions(other), _keys.NodeReaped(other)],
+            [keys.NodeAlive(other), keys.NodeConnections(other), keys.Nodes, keys.NodeEvictions(other), keys.NodeReaped(other)],
             [other]), cancellationToken);
-        _metrics.NodeReaped();
-        Log.NodeReaped(_logger, other, reaped);
+        metrics.NodeReaped();
+        Log.NodeReaped(logger, other, reaped);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -308,13 +277,13 @@ internal sealed partial class NodeLiveness : BackgroundService
             // purpose: a survivor reaps them when the presence timeout has passed, by which time their users are
             // back on other nodes (no UserLeft) or really gone (UserLeft).
             var handoff = _timeout - _period;
-            await _redis.WriteAsync("node.stop", db => _drain.HandedOffCount > 0
-                ? db.KeyExpireAsync(_keys.NodeAlive(_node.Id), handoff)
-                : db.KeyDeleteAsync(_keys.NodeAlive(_node.Id)), cancellationToken);
+            await redis.WriteAsync("node.stop", db => drain.HandedOffCount > 0
+                ? db.KeyExpireAsync(keys.NodeAlive(node.Id), handoff)
+                : db.KeyDeleteAsync(keys.NodeAlive(node.Id)), cancellationToken);
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
-            Log.RoundFailed(_logger, error.GetType().Name);
+            Log.RoundFailed(logger, error.GetType().Name);
         }
     }
 
