@@ -462,6 +462,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         InvokeAsync<IReadOnlyList<MemberInfo>>(nameof(IRoomHub.GetMembers), [roomId], cancellationToken);
 
     /// <inheritdoc />
+    public Task<MembersPage> GetMembersPage(GetMembersPageRequest request) => GetMembersPage(request, default);
+
+    /// <inheritdoc cref="IRoomHub.GetMembersPage"/>
+    public Task<MembersPage> GetMembersPage(GetMembersPageRequest request, CancellationToken cancellationToken) =>
+        InvokeAsync<MembersPage>(nameof(IRoomHub.GetMembersPage), [request], cancellationToken);
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<RoomMessage>> GetHistory(GetHistoryRequest request) => GetHistory(request, default);
 
     /// <inheritdoc cref="IRoomHub.GetHistory"/>

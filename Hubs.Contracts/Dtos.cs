@@ -16,6 +16,10 @@ public interface IRoomScoped
 /// <param name="MaxMembers">Largest number of distinct users in the room at once.</param>
 /// <param name="MemberCount">Distinct users currently in the room.</param>
 /// <param name="CreatedAt">Creation time, UTC.</param>
+/// <param name="PresenceMode">
+/// How the room reports presence (contract version 2): <see cref="PresenceModes.Events"/> (<c>UserJoined</c>, <c>UserLeft</c>,
+/// <c>PresenceChanged</c>) or, past the digest threshold, <see cref="PresenceModes.Digest"/> (<c>PresenceDigest</c>).
+/// </param>
 public sealed record RoomInfo(
     string RoomId,
     string DisplayName,
@@ -24,7 +28,8 @@ public sealed record RoomInfo(
     IReadOnlyList<string> AllowedRoles,
     int MaxMembers,
     int MemberCount,
-    DateTimeOffset CreatedAt);
+    DateTimeOffset CreatedAt,
+    string PresenceMode = PresenceModes.Events);
 
 /// <summary>Arguments of <see cref="IRoomHub.CreateRoom"/>.</summary>
 /// <param name="RoomId">The new room's id.</param>
@@ -59,10 +64,42 @@ public sealed record UpdateRoomRequest(
 public sealed record MemberInfo(string UserId, string DisplayName, string Status);
 
 /// <summary>Result of <see cref="IRoomHub.JoinRoom"/>.</summary>
-/// <param name="Room">The room.</param>
-/// <param name="Members">Users present, the caller included.</param>
+/// <param name="Room">The room; its <see cref="RoomInfo.MemberCount"/> is exact.</param>
+/// <param name="Members">
+/// Users present, the caller included: at most the server's join members limit (default 100), online ones first.
+/// </param>
 /// <param name="LastSequence">Sequence of the newest accepted message, 0 when there is none.</param>
-public sealed record JoinRoomResult(RoomInfo Room, IReadOnlyList<MemberInfo> Members, long LastSequence);
+/// <param name="MembersComplete">True when <paramref name="Members"/> holds every member; otherwise page with <see cref="IRoomHub.GetMembersPage"/>.</param>
+public sealed record JoinRoomResult(RoomInfo Room, IReadOnlyList<MemberInfo> Members, long LastSequence, bool MembersComplete = true);
+
+/// <summary>Arguments of <see cref="IRoomHub.GetMembersPage"/>.</summary>
+/// <param name="RoomId">A room the caller's connection has joined.</param>
+/// <param name="AfterUserId">Only members whose id sorts (ordinal) after this one; omitted: from the first.</param>
+/// <param name="Limit">1 to 1000; default 200.</param>
+public sealed record GetMembersPageRequest(string RoomId, string? AfterUserId = null, int? Limit = null) : IRoomScoped;
+
+/// <summary>Result of <see cref="IRoomHub.GetMembersPage"/>.</summary>
+/// <param name="Members">Members ascending by user id (ordinal).</param>
+/// <param name="NextAfterUserId">The last returned id when more members follow it (pass it as the next <c>afterUserId</c>); null when none does.</param>
+public sealed record MembersPage(IReadOnlyList<MemberInfo> Members, string? NextAfterUserId);
+
+/// <summary>
+/// Argument of <see cref="IRoomClient.PresenceDigest"/>: a digest room's net presence change since its previous digest
+/// (a user who joined and left in between is in neither list).
+/// </summary>
+/// <param name="RoomId">The room.</param>
+/// <param name="MemberCount">The room's exact number of distinct members when the digest was made.</param>
+/// <param name="Joined">Users who joined, with their current status (at most 100).</param>
+/// <param name="Left">Ids of users who left (at most 100).</param>
+/// <param name="Changed">Members whose status changed, with the new status (at most 100).</param>
+/// <param name="Truncated">True when any list would have held more than 100: refresh the member list with <see cref="IRoomHub.GetMembersPage"/>.</param>
+public sealed record PresenceDigestEvent(
+    string RoomId,
+    int MemberCount,
+    IReadOnlyList<MemberInfo> Joined,
+    IReadOnlyList<string> Left,
+    IReadOnlyList<MemberInfo> Changed,
+    bool Truncated);
 
 /// <summary>Arguments of <see cref="IRoomHub.SendMessage"/>.</summary>
 /// <param name="RoomId">Target room; the calling connection must have joined it.</param>

@@ -15,6 +15,12 @@ public interface IRoomClient
     /// <summary>A user in the room changed status.</summary>
     Task PresenceChanged(PresenceChangedEvent presence);
 
+    /// <summary>
+    /// A digest room's net presence change since its previous digest, at most once per digest interval (contract
+    /// version 2); replaces <see cref="UserJoined"/>, <see cref="UserLeft"/> and <see cref="PresenceChanged"/> there.
+    /// </summary>
+    Task PresenceDigest(PresenceDigestEvent digest);
+
     /// <summary>Another user is typing in the room.</summary>
     Task UserTyping(UserTypingEvent typing);
 

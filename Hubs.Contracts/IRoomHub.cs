@@ -48,8 +48,11 @@ public interface IRoomHub
     /// <summary>Sets the caller's status: <see cref="PresenceStatus.Online"/> or <see cref="PresenceStatus.Away"/>.</summary>
     Task SetStatus(string status);
 
-    /// <summary>Lists the users present in a joined room.</summary>
+    /// <summary>Lists the users present in a joined room; in a digest room it answers <c>invalid_argument</c> (use <see cref="GetMembersPage"/>).</summary>
     Task<IReadOnlyList<MemberInfo>> GetMembers(string roomId);
+
+    /// <summary>One page of a joined room's members, ascending by user id (contract version 2; any room size).</summary>
+    Task<MembersPage> GetMembersPage(GetMembersPageRequest request);
 
     /// <summary>Reads stored messages of a joined room in ascending sequence order.</summary>
     Task<IReadOnlyList<RoomMessage>> GetHistory(GetHistoryRequest request);
