@@ -125,7 +125,7 @@ internal static partial class AdminApi
         var infos = new List<RoomInfo>(all.Count);
         foreach (var (room, _) in all.OrderBy(r => r.Room.RoomId, StringComparer.Ordinal))
         {
-            infos.Add(room.ToInfo(await presence.CountMembersAsync(room.RoomId, cancellationToken)));
+            infos.Add(room.ToInfo(await presence.GetSizeAsync(room.RoomId, cancellationToken)));
         }
 
         return TypedResults.Ok(infos.ToArray());
@@ -135,7 +135,7 @@ internal static partial class AdminApi
     {
         rules.ValidateAs(nameof(IRoomHub.GetRoom), roomId);
         var room = await ExistingAsync(rooms, roomId, cancellationToken);
-        return TypedResults.Ok(room.ToInfo(await presence.CountMembersAsync(roomId, cancellationToken)));
+        return TypedResults.Ok(room.ToInfo(await presence.GetSizeAsync(roomId, cancellationToken)));
     }
 
     private static async Task<Ok<IReadOnlyList<MemberInfo>>> GetMembersAsync(

@@ -75,6 +75,11 @@ internal sealed class HubArgumentRules(LimitsOptions limits)
                 Require(request.AfterSequence is null or >= 0, "afterSequence must not be negative");
                 Require(request.Limit is null or >= 1 and <= MaxHistoryLimit, "limit must be 1 to 200");
                 break;
+            case GetMembersPageRequest request:
+                RequireRoomId(request.RoomId);
+                Require(request.AfterUserId is null || IsValidUserId(request.AfterUserId), "afterUserId must be 1 to 128 characters without control characters");
+                Require(request.Limit is null or >= 1 and <= LargeRoomBounds.MaxPageLimit, "limit must be 1 to 1000");
+                break;
             default:
                 // Deny by default: an argument shape without a rule is a server bug, not a client input.
                 throw new InvalidOperationException($"No validation rule for parameter '{parameter.Name}' of type {parameter.ParameterType}.");

@@ -224,7 +224,7 @@ internal sealed partial class RoomHubFilter(
             if (await DecideAsync(view.Room, view.Grants) == AccessDecision.Allow)
             {
                 invocation.Room = view.Room!;
-                invocation.MemberCount = view.MemberCount;
+                invocation.Size = view.MemberCount is { } members ? new RoomSize(members, view.Digest) : null;
                 return;
             }
         }

@@ -66,6 +66,21 @@ internal sealed class PresenceOptions
 
     [Range(2, 3600)]
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary>Most members a <c>JoinRoom</c> result carries, online ones first (contract version 2).</summary>
+    [Range(1, 1000)]
+    public int JoinMembersLimit { get; set; } = 100;
+
+    /// <summary>Distinct members at which a room switches to presence digests; it switches back below half of it.</summary>
+    [Range(2, 1_000_000)]
+    public int DigestThreshold { get; set; } = 500;
+
+    /// <summary>At most one <c>PresenceDigest</c> per room per this interval.</summary>
+    [Range(50, 60_000)]
+    public int DigestIntervalMilliseconds { get; set; } = 1000;
+
+    /// <summary>A room in digest mode at <paramref name="members"/> stays there; one in events mode switches at the threshold.</summary>
+    public bool IsDigest(bool digestNow, int members) => digestNow ? members * 2 >= DigestThreshold : members >= DigestThreshold;
 }
 
 /// <summary><c>Hubs:History</c>.</summary>

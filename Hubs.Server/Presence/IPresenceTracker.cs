@@ -14,11 +14,45 @@ internal enum JoinStatus
     TooManyRooms,
 }
 
-/// <summary>Outcome of a join: <see cref="FirstOfUser"/> is true for exactly one connection of a user (T18).</summary>
-internal readonly record struct JoinOutcome(JoinStatus Status, bool FirstOfUser);
+/// <summary>
+/// A room's presence after a change: its distinct members, whether it reports presence by digests (contract version 2),
+/// and whether this very change switched it (the change that crosses the threshold is reported as an event).
+/// </summary>
+internal readonly record struct PresenceShift(int MemberCount, bool Digest, bool Switched);
 
-/// <summary>Outcome of a leave: <see cref="LastOfUser"/> is true for exactly one connection of a user.</summary>
-internal readonly record struct LeaveOutcome(bool Removed, bool LastOfUser, HubsUser? User);
+/// <summary>Outcome of a join: <see cref="FirstOfUser"/> is true for exactly one connection of a user (T18).</summary>
+internal readonly record struct JoinOutcome(JoinStatus Status, bool FirstOfUser, PresenceShift Shift = default);
+
+/// <summary>
+/// Outcome of a leave: <see cref="LastOfUser"/> is true for exactly one connection of a user. A leave that takes a
+/// digest room back below half the threshold carries <see cref="FinalDigest"/>: the changes not yet reported, which
+/// go out before the switch is announced.
+/// </summary>
+internal readonly record struct LeaveOutcome(bool Removed, bool LastOfUser, HubsUser? User, PresenceShift Shift = default, PresenceDigestEvent? FinalDigest = null);
+
+/// <summary>A room's size and presence mode.</summary>
+internal readonly record struct RoomSize(int Members, bool Digest)
+{
+    public string Mode => Digest ? PresenceModes.Digest : PresenceModes.Events;
+}
+
+/// <summary>A bounded first look at a room's members (online ones first) with its exact size.</summary>
+internal sealed record JoinMembers(IReadOnlyList<MemberInfo> Members, RoomSize Size)
+{
+    public bool Complete => Members.Count >= Size.Members;
+}
+
+/// <summary>Rooms to tell of a status change: by an event, or in their next digest.</summary>
+internal sealed record StatusOutcome(IReadOnlyList<string> EventRooms, IReadOnlyList<string> DigestRooms)
+{
+    public static readonly StatusOutcome None = new([], []);
+}
+
+/// <summary>A digest taken (or nothing to send), and when to look again if the room's interval has not yet passed.</summary>
+internal readonly record struct DigestTake(PresenceDigestEvent? Digest, TimeSpan? RetryAfter);
+
+/// <summary>Whether a typing signal goes out, and the typist's connections (all of them, wherever they are) to leave out.</summary>
+internal readonly record struct TypingAdmission(bool Forward, IReadOnlyList<string> TypistConnections);
 
 /// <summary>
 /// Which connections are in which rooms, and the users behind them. Each call decides its outcome atomically, so
@@ -60,14 +94,36 @@ internal interface IPresenceTracker
 
     Task<IReadOnlyList<string>> GetRoomsAsync(string connectionId, CancellationToken cancellationToken);
 
-    /// <summary>Distinct users in the room with their status.</summary>
+    /// <summary>Distinct users in the room with their status, ascending by user id (a small room's whole list).</summary>
     Task<IReadOnlyList<MemberInfo>> GetMembersAsync(string roomId, CancellationToken cancellationToken);
 
-    Task<int> CountMembersAsync(string roomId, CancellationToken cancellationToken);
+    /// <summary>At most <paramref name="limit"/> members, online ones first, with the room's exact size; O(limit), not O(members).</summary>
+    Task<JoinMembers> GetJoinMembersAsync(string roomId, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Members ascending by user id (ordinal) after <paramref name="afterUserId"/>; O(limit), not O(members).</summary>
+    Task<MembersPage> GetMembersPageAsync(string roomId, string? afterUserId, int limit, CancellationToken cancellationToken);
+
+    Task<RoomSize> GetSizeAsync(string roomId, CancellationToken cancellationToken);
 
     /// <summary>Connections in the room (a user with two connections counts twice).</summary>
     Task<int> CountConnectionsAsync(string roomId, CancellationToken cancellationToken);
 
-    /// <summary>Sets a connected user's status; returns the rooms the user is in.</summary>
-    Task<IReadOnlyList<string>> SetStatusAsync(string userId, string status, CancellationToken cancellationToken);
+    /// <summary>
+    /// Sets a connected user's status. Rooms in events mode are returned to be told; in digest rooms the change is
+    /// recorded for their next digest (nothing when the status did not change).
+    /// </summary>
+    Task<StatusOutcome> SetStatusAsync(string userId, string status, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Takes a digest room's net changes since its previous digest, unless that was less than
+    /// <paramref name="interval"/> ago (cluster-wide): then <see cref="DigestTake.RetryAfter"/> says when to look again.
+    /// Each change is taken once, by whichever node asks first.
+    /// </summary>
+    Task<DigestTake> TakeDigestAsync(string roomId, TimeSpan interval, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A typing signal in the room: always forwarded in an events room; in a digest room only for at most
+    /// <see cref="LargeRoomBounds.TypistsPerSecond"/> distinct typists in any one-second window, cluster-wide.
+    /// </summary>
+    Task<TypingAdmission> AdmitTypingAsync(string roomId, string userId, CancellationToken cancellationToken);
 }

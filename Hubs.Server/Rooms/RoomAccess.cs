@@ -118,8 +118,8 @@ internal sealed class RoomInvocation
         set => _room = value;
     }
 
-    /// <summary>The room's member count, when the decision was taken on a view that had it.</summary>
-    public int? MemberCount { get; set; }
+    /// <summary>The room's member count and presence mode, when the decision was taken on a view that had them.</summary>
+    public Presence.RoomSize? Size { get; set; }
 
     /// <summary>A send's place among its connection's sends.</summary>
     public SendTurn SendTurn

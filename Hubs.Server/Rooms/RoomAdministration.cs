@@ -107,5 +107,5 @@ internal sealed class RoomAdministration(
     }
 
     public async Task<RoomInfo> InfoAsync(RoomRecord room, CancellationToken cancellationToken) =>
-        room.ToInfo(await presence.CountMembersAsync(room.RoomId, cancellationToken));
+        room.ToInfo(await presence.GetSizeAsync(room.RoomId, cancellationToken));
 }

@@ -7,12 +7,12 @@ namespace Hubs.Server.Rooms;
 
 /// <summary>
 /// Takes connections out of a room at once when access changes (T8): out of presence, out of the SignalR group so
-/// nothing more is delivered, told why, and <c>UserLeft</c> for users whose last connection went.
+/// nothing more is delivered, told why, and the room told of users whose last connection went (<c>UserLeft</c> or its digest).
 /// </summary>
 internal sealed partial class RoomEvictions(
     IRoomStore rooms,
     IPresenceTracker presence,
-    TypingThrottle typing,
+    PresenceAnnouncer announcer,
     IHubContext<RoomHub, IRoomClient> hub,
     ILogger<RoomEvictions> logger)
 {
@@ -74,7 +74,6 @@ internal sealed partial class RoomEvictions(
 
     private async Task EvictAsync(string roomId, IReadOnlyList<PresenceEntry> entries, string reason, CancellationToken cancellationToken)
     {
-        var group = RoomGroups.For(roomId);
         foreach (var entry in entries)
         {
             var outcome = await presence.EvictAsync(roomId, entry, reason, cancellationToken);
@@ -97,11 +96,7 @@ internal sealed partial class RoomEvictions(
             }
 
             Log.Evicted(logger, entry.ConnectionId, roomId, reason);
-            if (outcome.LastOfUser)
-            {
-                typing.Forget(roomId, entry.User.UserId);
-                await hub.Clients.Group(group).UserLeft(new UserPresenceEvent(roomId, entry.User.UserId, entry.User.DisplayName));
-            }
+            await announcer.LeftAsync(roomId, outcome, announceUser: true, cancellationToken);
         }
     }
 

@@ -25,9 +25,11 @@ internal sealed class RoomHub(
     ConnectionDeparture departure,
     LocalConnections localConnections,
     TypingThrottle typing,
+    PresenceAnnouncer announcer,
     NodeDrain drain,
     TimeProvider time,
-    IOptions<LimitsOptions> limits) : Hub<IRoomClient>, IRoomHub
+    IOptions<LimitsOptions> limits,
+    IOptions<PresenceOptions> presenceOptions) : Hub<IRoomClient>, IRoomHub
 {
     private const int DefaultHistoryLimit = 100;
 
@@ -41,7 +43,7 @@ internal sealed class RoomHub(
 
     [RoomAction(RoomAction.View)]
     public async Task<RoomInfo> GetRoom(string roomId) =>
-        invocation.MemberCount is { } members ? invocation.Room.ToInfo(members) : await InfoAsync(invocation.Room);
+        invocation.Size is { } size ? invocation.Room.ToInfo(size) : await InfoAsync(invocation.Room);
 
     [RoomAction(RoomAction.None)]
     public async Task<IReadOnlyList<RoomInfo>> ListRooms()
@@ -98,6 +100,11 @@ internal sealed class RoomHub(
         // connection in presence but out of the group, and the retry completes it (T27). Adding again is a no-op.
         var group = RoomGroups.For(roomId);
         await Groups.AddToGroupAsync(Context.ConnectionId, group, Aborted);
+
+        // Read after joining the group: anything newer than this arrives live, anything older is history. Bounded, so a
+        // join into a room of 10,000 reads no more than one into a room of 10; the three reads go out together.
+        var lastSequence = messages.GetLastSequenceAsync(roomId, Aborted);
+        var members = presence.GetJoinMembersAsync(roomId, presenceOptions.Value.JoinMembersLimit, Aborted);
         if (outcome.Status == JoinStatus.Joined)
         {
             // Access may have changed since the filter decided: the change either sees this connection in presence
@@ -105,26 +112,29 @@ internal sealed class RoomHub(
             var (current, grants) = await rooms.GetWithGrantsAsync(roomId, Caller.UserId, Aborted);
             if (current is null || !RoomAccess.CanJoin(current, Caller, grants))
             {
-                // Nobody heard of this join yet, so its undo is silent too.
-                await LeaveAsync(roomId, announce: false, Aborted);
+                // Nobody heard of this join yet, so its undo is silent too (a switch of mode it caused is not).
+                await Settled(lastSequence, members);
+                var undo = await presence.LeaveAsync(roomId, Context.ConnectionId, CancellationToken.None);
+                await Groups.RemoveFromGroupAsync(Context.ConnectionId, group, CancellationToken.None);
+                await announcer.LeftAsync(roomId, undo, announceUser: false, CancellationToken.None);
+                if (current is not null)
+                {
+                    await announcer.JoinUndoneAsync(roomId, outcome, current, CancellationToken.None);
+                }
+
                 throw HubsErrorException.RoomNotFound();
             }
 
             room = current;
-            if (outcome.FirstOfUser)
-            {
-                await Clients.Group(group).UserJoined(new UserPresenceEvent(roomId, Caller.UserId, Caller.DisplayName));
-            }
+            await announcer.JoinedAsync(roomId, Caller, outcome, room, Aborted);
         }
 
-        // Read after joining the group: anything newer than this arrives live, anything older is history.
-        var lastSequence = await messages.GetLastSequenceAsync(roomId, Aborted);
-        var members = await presence.GetMembersAsync(roomId, Aborted);
-        return new JoinRoomResult(room.ToInfo(members.Count), members, lastSequence);
+        var first = await members;
+        return new JoinRoomResult(room.ToInfo(first.Size), first.Members, await lastSequence, first.Complete);
     }
 
     [RoomAction(RoomAction.Leave)]
-    public Task LeaveRoom(string roomId) => LeaveAsync(roomId, announce: true, Aborted);
+    public Task LeaveRoom(string roomId) => LeaveAsync(roomId, Aborted);
 
     [RoomAction(RoomAction.Send)]
     [SpendsMessageBudget]
@@ -143,23 +153,37 @@ internal sealed class RoomHub(
             return;
         }
 
-        var entries = await presence.GetConnectionsAsync(roomId, Aborted);
-        var typist = entries.Where(e => e.User.UserId == Caller.UserId).Select(e => e.ConnectionId).ToArray();
-        await Clients.GroupExcept(RoomGroups.For(roomId), typist).UserTyping(new UserTypingEvent(roomId, Caller.UserId));
+        // The typist's own connections (a handful, wherever they are) are left out; a digest room forwards a few typists
+        // a second at most. Nothing here reads the room's members.
+        var admission = await presence.AdmitTypingAsync(roomId, Caller.UserId, Aborted);
+        if (admission.Forward)
+        {
+            await Clients.GroupExcept(RoomGroups.For(roomId), admission.TypistConnections).UserTyping(new UserTypingEvent(roomId, Caller.UserId));
+        }
     }
 
     [RoomAction(RoomAction.None)]
     public async Task SetStatus(string status)
     {
-        var joined = await presence.SetStatusAsync(Caller.UserId, status, Aborted);
-        foreach (var roomId in joined)
-        {
-            await Clients.Group(RoomGroups.For(roomId)).PresenceChanged(new PresenceChangedEvent(roomId, Caller.UserId, status));
-        }
+        var outcome = await presence.SetStatusAsync(Caller.UserId, status, Aborted);
+        await announcer.StatusAsync(Caller.UserId, status, outcome);
     }
 
     [RoomAction(RoomAction.ReadJoined)]
-    public Task<IReadOnlyList<MemberInfo>> GetMembers(string roomId) => presence.GetMembersAsync(roomId, Aborted);
+    public async Task<IReadOnlyList<MemberInfo>> GetMembers(string roomId)
+    {
+        var size = invocation.Size ?? await presence.GetSizeAsync(roomId, Aborted);
+        if (size.Digest)
+        {
+            throw new HubsErrorException(ErrorCodes.InvalidArgument, "this room is too large to list at once: use GetMembersPage");
+        }
+
+        return await presence.GetMembersAsync(roomId, Aborted);
+    }
+
+    [RoomAction(RoomAction.ReadJoined)]
+    public Task<MembersPage> GetMembersPage(GetMembersPageRequest request) =>
+        presence.GetMembersPageAsync(request.RoomId, request.AfterUserId, request.Limit ?? LargeRoomBounds.DefaultPageLimit, Aborted);
 
     [RoomAction(RoomAction.ReadJoined)]
     public Task<IReadOnlyList<RoomMessage>> GetHistory(GetHistoryRequest request) =>
@@ -228,24 +252,14 @@ internal sealed class RoomHub(
         }
     }
 
-    private async Task LeaveAsync(string roomId, bool announce, CancellationToken cancellationToken)
+    private async Task LeaveAsync(string roomId, CancellationToken cancellationToken)
     {
         var outcome = await presence.LeaveAsync(roomId, Context.ConnectionId, cancellationToken);
 
         // Also when it was not in the room's presence: a leave whose answer was lost (Redis went away after its script
         // ran) left the connection in the group, receiving, and the retry takes it out (T27). Removing again is a no-op.
-        var group = RoomGroups.For(roomId);
-        await Groups.RemoveFromGroupAsync(Context.ConnectionId, group, cancellationToken);
-        if (!outcome.Removed)
-        {
-            return;
-        }
-
-        if (announce && outcome.LastOfUser && outcome.User is { } user)
-        {
-            typing.Forget(roomId, user.UserId);
-            await Clients.Group(group).UserLeft(new UserPresenceEvent(roomId, user.UserId, user.DisplayName));
-        }
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, RoomGroups.For(roomId), cancellationToken);
+        await announcer.LeftAsync(roomId, outcome, announceUser: true, cancellationToken);
     }
 
     private Task<RoomInfo> InfoAsync(RoomRecord room) => administration.InfoAsync(room, Aborted);
@@ -257,6 +271,19 @@ internal sealed class RoomHub(
         var result = await run();
         await audit.OkAsync(Caller.UserId, AuditVia.Hub, action, roomId, target);
         return result;
+    }
+
+    /// <summary>Reads started for an answer that is not going to be given: awaited, so that a failed one is observed.</summary>
+    private static async Task Settled(params Task[] reads)
+    {
+        try
+        {
+            await Task.WhenAll(reads);
+        }
+        catch (HubsErrorException)
+        {
+            // Already logged by the gateway; the join is refused anyway.
+        }
     }
 
     private static async Task<bool> Done(Task action)

@@ -12,8 +12,10 @@ internal sealed record RoomRecord(
     int MaxMembers,
     DateTimeOffset CreatedAt)
 {
-    public RoomInfo ToInfo(int memberCount) =>
-        new(RoomId, DisplayName, Permission, OwnerId, AllowedRoles, MaxMembers, memberCount, CreatedAt);
+    public RoomInfo ToInfo(int memberCount, bool digest = false) =>
+        new(RoomId, DisplayName, Permission, OwnerId, AllowedRoles, MaxMembers, memberCount, CreatedAt, digest ? PresenceModes.Digest : PresenceModes.Events);
+
+    public RoomInfo ToInfo(Presence.RoomSize size) => ToInfo(size.Members, size.Digest);
 }
 
 /// <summary>What the room's owner granted or denied one user.</summary>

@@ -2,9 +2,9 @@ namespace Hubs.Server.Rooms;
 
 /// <summary>
 /// What a room call is decided on: the room (null when there is none), the caller's grants in it, and its member count
-/// where it came with the read for free.
+/// and presence mode where they came with the read for free.
 /// </summary>
-internal sealed record RoomView(RoomRecord? Room, RoomGrants Grants, int? MemberCount);
+internal sealed record RoomView(RoomRecord? Room, RoomGrants Grants, int? MemberCount, bool Digest = false);
 
 /// <summary>
 /// Room reads for deciding that a call may go ahead. A view may be a moment old on a node that has not yet heard of a

@@ -22,6 +22,9 @@ internal static class RoomsServiceCollectionExtensions
         services.AddSingleton<IRoomMessageLog, InMemoryRoomMessageLog>();
         services.AddSingleton<IPresenceTracker, InMemoryPresenceTracker>();
         services.AddSingleton<TypingThrottle>();
+        services.AddSingleton<PresenceDigests>();
+        services.AddHostedService(sp => sp.GetRequiredService<PresenceDigests>());
+        services.AddSingleton<PresenceAnnouncer>();
         services.AddSingleton<RoomEvictions>();
         services.AddSingleton<RoomMessagePublisher>();
         services.AddSingleton<RoomAdministration>();

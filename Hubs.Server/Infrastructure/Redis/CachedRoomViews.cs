@@ -49,7 +49,7 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
         if (Listening && _entries.TryGetValue(roomId, out var cached) && cached.IsFresh(now, _time)
             && cached.State is { } known && cached.Grants.TryGetValue(userId, out var grants))
         {
-            return new RoomView(known.Room, grants, known.MemberCount);
+            return new RoomView(known.Room, grants, known.MemberCount, known.Digest);
         }
 
         // The entry exists before the read, so a change notice arriving during the read removes it and the result
@@ -58,7 +58,7 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
         var view = await ReadAsync(roomId, userId, cancellationToken);
         if (entry is not null && view.Room is not null && _entries.TryGetValue(roomId, out var current) && ReferenceEquals(current, entry))
         {
-            Interlocked.CompareExchange(ref entry.State, new RoomState(view.Room, view.MemberCount ?? 0), null);
+            Interlocked.CompareExchange(ref entry.State, new RoomState(view.Room, view.MemberCount ?? 0, view.Digest), null);
             entry.Grants[userId] = view.Grants;
         }
 
@@ -121,7 +121,7 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(
                 RedisScripts.GetRoomView,
-                [_keys.Room(roomId), _keys.Invites(roomId), _keys.Kicks(roomId), _keys.RoomUsers(roomId)],
+                [_keys.Room(roomId), _keys.Invites(roomId), _keys.Kicks(roomId), _keys.RoomUsers(roomId), _keys.RoomDigest(roomId)],
                 [userId]))!;
             var json = (RedisValue)result[0];
             return json.IsNullOrEmpty
@@ -129,10 +129,11 @@ internal sealed class CachedRoomViews : IRoomViews, IHostedService
                 : new RoomView(
                     JsonSerializer.Deserialize<RoomRecord>(json.ToString()),
                     new RoomGrants((long)result[1] == 1, (long)result[2] == 1),
-                    (int)(long)result[3]);
+                    (int)(long)result[3],
+                    (long)result[4] == 1);
         }, cancellationToken);
 
-    private sealed record RoomState(RoomRecord Room, int MemberCount);
+    private sealed record RoomState(RoomRecord Room, int MemberCount, bool Digest);
 
     private sealed class Entry(long created)
     {

@@ -44,6 +44,27 @@ internal sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary>Hash: user id → number of that user's connections in the room.</summary>
     public RedisKey RoomUsers(string roomId) => $"{_p}room:{{{roomId}}}:users";
 
+    /// <summary>Sorted set (all scores 0, so ordered by id): the room's members whose status is online.</summary>
+    public RedisKey RoomOnline(string roomId) => $"{_p}room:{{{roomId}}}:online";
+
+    /// <summary>Sorted set (all scores 0): the room's members whose status is away.</summary>
+    public RedisKey RoomAway(string roomId) => $"{_p}room:{{{roomId}}}:away";
+
+    /// <summary>Hash: user id → display name, for the room's members.</summary>
+    public RedisKey RoomNames(string roomId) => $"{_p}room:{{{roomId}}}:names";
+
+    /// <summary>String: present while the room reports presence by digests (contract version 2).</summary>
+    public RedisKey RoomDigest(string roomId) => $"{_p}room:{{{roomId}}}:digest";
+
+    /// <summary>Hash: a digest room's net changes since its previous digest (see <see cref="Presence.PendingPresence"/>).</summary>
+    public RedisKey RoomPending(string roomId) => $"{_p}room:{{{roomId}}}:pending";
+
+    /// <summary>String with a TTL of one digest interval: present while the room's previous digest is that recent.</summary>
+    public RedisKey RoomDigestLast(string roomId) => $"{_p}room:{{{roomId}}}:digest:last";
+
+    /// <summary>Sorted set: a digest room's typists forwarded in the last second, scored by their latest forwarded signal.</summary>
+    public RedisKey RoomTypists(string roomId) => $"{_p}room:{{{roomId}}}:typists";
+
     /// <summary>Hash with a TTL: one user's message token bucket in the room.</summary>
     public RedisKey MessageBudget(string roomId, string userId) => $"{_p}room:{{{roomId}}}:budget:{userId}";
 

@@ -1,3 +1,5 @@
+using Hubs.Contracts;
+
 namespace Hubs.Server.Infrastructure.Redis;
 
 /// <summary>
@@ -18,9 +20,9 @@ internal static class RedisScripts
         return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]) }
         """;
 
-    /// <summary>KEYS: room, invites, kicks, room users. ARGV: userId. {json or nil, invited, kicked, members}.</summary>
+    /// <summary>KEYS: room, invites, kicks, room users, room digest flag. ARGV: userId. {json or nil, invited, kicked, members, digest}.</summary>
     public const string GetRoomView = """
-        return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]), redis.call('HLEN', KEYS[4]) }
+        return { redis.call('GET', KEYS[1]) or false, redis.call('SISMEMBER', KEYS[2], ARGV[1]), redis.call('SISMEMBER', KEYS[3], ARGV[1]), redis.call('HLEN', KEYS[4]), redis.call('EXISTS', KEYS[5]) }
         """;
 
     /// <summary>KEYS: rooms. ARGV: userId, key prefix. Flat {json, invited, kicked, …} for every room.</summary>
@@ -151,60 +153,224 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, userId, entry json, maxMembers, roomId,
-    /// maxRoomsPerConnection, room-changes channel. {status, firstOfUser}: status 0 joined, 1 already joined, 2 room
-    /// full, 3 too many rooms. First of user is decided here, once (T18); it changes the member count, which every
-    /// node's cached view hears of.
+    /// Lua: <c>take(pending, away, names, users)</c> takes a digest room's net changes (see <see cref="Presence.PendingPresence"/>
+    /// for the encoding) and starts the ledger over: {members, truncated, joined {id, name, status, …}, left {id, …},
+    /// changed {id, name, status, …}}, each list at most <see cref="LargeRoomBounds.DigestListLimit"/> members.
     /// </summary>
-    public const string Join = """
-        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0} end
-        if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return {3, 0} end
-        local count = redis.call('HGET', KEYS[2], ARGV[2])
-        if not count and redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[4]) then return {2, 0} end
-        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-        redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-        redis.call('SADD', KEYS[3], ARGV[5])
-        if count then return {0, 0} end
-        redis.call('PUBLISH', ARGV[7], ARGV[5])
-        return {0, 1}
+    private const string TakeFunction = """
+        local function take(pending, away, names, users)
+          local all = redis.call('HGETALL', pending)
+          local joined, left, changed, truncated, limit = {}, {}, {}, 0, 100
+          for i = 1, #all, 2 do
+            local u, v = all[i], all[i + 1]
+            local kind = string.sub(v, 1, 1)
+            if kind == 'L' then
+              if #left < limit then table.insert(left, u) else truncated = 1 end
+            else
+              local status = redis.call('ZSCORE', away, u) and 'away' or 'online'
+              local list = nil
+              if kind == 'J' then list = joined elseif status ~= string.sub(v, 3) then list = changed end
+              if list then
+                if #list < limit * 3 then
+                  table.insert(list, u); table.insert(list, redis.call('HGET', names, u) or u); table.insert(list, status)
+                else
+                  truncated = 1
+                end
+              end
+            end
+          end
+          redis.call('DEL', pending)
+          return {redis.call('HLEN', users), truncated, joined, left, changed}
+        end
+
         """;
 
     /// <summary>
-    /// KEYS: room conns, room users, connection rooms. ARGV: connectionId, roomId, room-changes channel, and for an
-    /// eviction the node-evictions key prefix and the reason. {entry json, lastOfUser} or nil when the connection was not
-    /// in the room. Last of user is decided here, once; it changes the member count. An eviction is recorded for the node
-    /// that holds the connection (the entry's <c>o</c>) in the same step, so it cannot be lost between here and that node.
+    /// KEYS: room conns, room users, connection rooms, room online, room away, room names, room digest flag, room
+    /// pending, user status. ARGV: connectionId, userId, entry json, maxMembers, roomId, maxRoomsPerConnection,
+    /// room-changes channel, display name, digest threshold. {status, firstOfUser, members, digest, switched}: status 0
+    /// joined, 1 already joined, 2 room full, 3 too many rooms. First of user is decided here, once (T18). In an events
+    /// room it changes the member count, which every node's cached view hears of; the join that reaches the threshold
+    /// switches the room to digests (it is itself still reported by an event). In a digest room the join is recorded for
+    /// the next digest and nobody is told now: no work here grows with the room.
     /// </summary>
-    public const string Leave = """
+    public const string Join = """
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0, redis.call('HLEN', KEYS[2]), redis.call('EXISTS', KEYS[7]), 0} end
+        if redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[6]) then return {3, 0, 0, 0, 0} end
+        local count = redis.call('HGET', KEYS[2], ARGV[2])
+        local members = redis.call('HLEN', KEYS[2])
+        if not count and members >= tonumber(ARGV[4]) then return {2, 0, 0, 0, 0} end
+        redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+        redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+        redis.call('SADD', KEYS[3], ARGV[5])
+        local digest = redis.call('EXISTS', KEYS[7])
+        if count then return {0, 0, members, digest, 0} end
+        members = members + 1
+        if redis.call('GET', KEYS[9]) == 'away' then redis.call('ZADD', KEYS[5], 0, ARGV[2]) else redis.call('ZADD', KEYS[4], 0, ARGV[2]) end
+        redis.call('HSET', KEYS[6], ARGV[2], ARGV[8])
+        if digest == 1 then
+          local prior = redis.call('HGET', KEYS[8], ARGV[2])
+          if prior and string.sub(prior, 1, 1) == 'L' then
+            redis.call('HSET', KEYS[8], ARGV[2], 'C' .. string.sub(prior, 2))
+          else
+            redis.call('HSET', KEYS[8], ARGV[2], 'J')
+          end
+          return {0, 1, members, 1, 0}
+        end
+        local switched = 0
+        if members >= tonumber(ARGV[9]) then
+          redis.call('SET', KEYS[7], '1')
+          switched = 1
+        end
+        redis.call('PUBLISH', ARGV[7], ARGV[5])
+        return {0, 1, members, switched, switched}
+        """;
+
+    /// <summary>
+    /// KEYS: room conns, room users, connection rooms, room online, room away, room names, room digest flag, room
+    /// pending, room digest last. ARGV: connectionId, roomId, room-changes channel, digest threshold, and for an eviction
+    /// the node-evictions key prefix and the reason. {entry json, lastOfUser, members, digest, switched[, final digest]}
+    /// or nil when the connection was not in the room. Last of user is decided here, once. An eviction is recorded for
+    /// the node that holds the connection (the entry's <c>o</c>) in the same step, so it cannot be lost between here and
+    /// that node. In a digest room the leave is recorded for the next digest; the leave that takes the room below half
+    /// the threshold switches it back and takes what was not yet reported (see <see cref="TakeFunction"/>), to go out
+    /// in one last digest.
+    /// </summary>
+    public const string Leave = TakeFunction + """
         local entry = redis.call('HGET', KEYS[1], ARGV[1])
         if not entry then return false end
         redis.call('HDEL', KEYS[1], ARGV[1])
         redis.call('SREM', KEYS[3], ARGV[2])
         local decoded = cjson.decode(entry)
-        if ARGV[5] and type(decoded['o']) == 'string' then
-          redis.call('SADD', ARGV[4] .. decoded['o'] .. '}:evictions', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[5])
+        if ARGV[6] and type(decoded['o']) == 'string' then
+          redis.call('SADD', ARGV[5] .. decoded['o'] .. '}:evictions', ARGV[1] .. '|' .. ARGV[2] .. '|' .. ARGV[6])
         end
         local user = decoded['u']
-        if redis.call('HINCRBY', KEYS[2], user, -1) <= 0 then
-          redis.call('HDEL', KEYS[2], user)
+        local digest = redis.call('EXISTS', KEYS[7])
+        if redis.call('HINCRBY', KEYS[2], user, -1) > 0 then return {entry, 0, redis.call('HLEN', KEYS[2]), digest, 0} end
+        redis.call('HDEL', KEYS[2], user)
+        local away = redis.call('ZREM', KEYS[5], user) == 1
+        redis.call('ZREM', KEYS[4], user)
+        redis.call('HDEL', KEYS[6], user)
+        local members = redis.call('HLEN', KEYS[2])
+        if digest == 0 then
           redis.call('PUBLISH', ARGV[3], ARGV[2])
-          return {entry, 1}
+          return {entry, 1, members, 0, 0}
         end
-        return {entry, 0}
+        local prior = redis.call('HGET', KEYS[8], user)
+        if prior == 'J' then
+          redis.call('HDEL', KEYS[8], user)
+        elseif prior then
+          redis.call('HSET', KEYS[8], user, 'L' .. string.sub(prior, 2))
+        else
+          redis.call('HSET', KEYS[8], user, away and 'L:away' or 'L:online')
+        end
+        if members * 2 >= tonumber(ARGV[4]) then return {entry, 1, members, 1, 0} end
+        local final = take(KEYS[8], KEYS[5], KEYS[6], KEYS[2])
+        redis.call('DEL', KEYS[7], KEYS[9])
+        redis.call('PUBLISH', ARGV[3], ARGV[2])
+        return {entry, 1, members, 0, 1, final}
         """;
 
-    /// <summary>KEYS: user conns, user status. ARGV: status, connection-rooms key prefix. The user's rooms; nothing when not connected.</summary>
+    /// <summary>
+    /// KEYS: room digest flag, room pending, room away, room names, room users, room digest last. ARGV: interval in ms.
+    /// {0} nothing to send (not a digest room, or nothing changed); {1, ms} the previous digest is more recent than the
+    /// interval: look again in ms; {2, digest} taken (see <see cref="TakeFunction"/>): this node sends it. The interval is
+    /// kept in Redis, so it holds cluster-wide, and each change is taken once.
+    /// </summary>
+    public const string TakeDigest = TakeFunction + """
+        if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HLEN', KEYS[2]) == 0 then return {0} end
+        local wait = redis.call('PTTL', KEYS[6])
+        if wait > 0 then return {1, wait} end
+        redis.call('SET', KEYS[6], '1', 'PX', ARGV[1])
+        return {2, take(KEYS[2], KEYS[3], KEYS[4], KEYS[5])}
+        """;
+
+    /// <summary>
+    /// KEYS: room online, room away, room names, room users, room digest flag. ARGV: limit. {members, digest, online
+    /// returned, ids, names}: at most limit members, online ones first, each set in id order.
+    /// </summary>
+    public const string JoinMembers = """
+        local limit = tonumber(ARGV[1])
+        local ids = redis.call('ZRANGE', KEYS[1], 0, limit - 1)
+        local online = #ids
+        if online < limit then
+          for _, u in ipairs(redis.call('ZRANGE', KEYS[2], 0, limit - online - 1)) do table.insert(ids, u) end
+        end
+        local names = {}
+        if #ids > 0 then names = redis.call('HMGET', KEYS[3], unpack(ids)) end
+        return {redis.call('HLEN', KEYS[4]), redis.call('EXISTS', KEYS[5]), online, ids, names}
+        """;
+
+    /// <summary>
+    /// KEYS: room online, room away, room names. ARGV: after ('' for the first page), count. {online ids, their names,
+    /// away ids, their names}: the first count of each set after the bound, in byte order; the caller merges them.
+    /// </summary>
+    public const string MembersPage = """
+        local min = ARGV[1] == '' and '-' or ('(' .. ARGV[1])
+        local online = redis.call('ZRANGEBYLEX', KEYS[1], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))
+        local away = redis.call('ZRANGEBYLEX', KEYS[2], min, '+', 'LIMIT', 0, tonumber(ARGV[2]))
+        local onlineNames, awayNames = {}, {}
+        if #online > 0 then onlineNames = redis.call('HMGET', KEYS[3], unpack(online)) end
+        if #away > 0 then awayNames = redis.call('HMGET', KEYS[3], unpack(away)) end
+        return {online, onlineNames, away, awayNames}
+        """;
+
+    /// <summary>KEYS: room users, room digest flag. {members, digest}.</summary>
+    public const string RoomSize = """
+        return {redis.call('HLEN', KEYS[1]), redis.call('EXISTS', KEYS[2])}
+        """;
+
+    /// <summary>
+    /// KEYS: user conns, room digest flag, room typists. ARGV: userId, typists per window, window in ms. {forward, the
+    /// user's connections}. In a digest room a typist is forwarded while fewer than the limit of others were forwarded in
+    /// the last window, and stays counted for a window after its latest forwarded signal (Redis's clock, so that nodes'
+    /// clocks do not matter); the key expires with its window.
+    /// </summary>
+    public const string AdmitTyping = """
+        local conns = redis.call('SMEMBERS', KEYS[1])
+        if redis.call('EXISTS', KEYS[2]) == 0 then return {1, conns} end
+        local time = redis.call('TIME')
+        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+        local window = tonumber(ARGV[3])
+        redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+        if not redis.call('ZSCORE', KEYS[3], ARGV[1]) and redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[2]) then return {0, conns} end
+        redis.call('ZADD', KEYS[3], now, ARGV[1])
+        redis.call('PEXPIRE', KEYS[3], window)
+        return {1, conns}
+        """;
+
+    /// <summary>
+    /// KEYS: user conns, user status. ARGV: status, connection-rooms key prefix, key prefix, userId. {rooms in events
+    /// mode, digest rooms where the change was recorded}; nothing when not connected. The user moves between each room's
+    /// online and away sets (named after the status values); in a digest room its first change since the room's previous
+    /// digest records the status it had then.
+    /// </summary>
     public const string SetStatus = """
         local conns = redis.call('SMEMBERS', KEYS[1])
-        if #conns == 0 then return {} end
+        if #conns == 0 then return {{}, {}} end
+        local previous = redis.call('GET', KEYS[2]) or 'online'
         redis.call('SET', KEYS[2], ARGV[1])
-        local seen, rooms = {}, {}
+        local seen, events, digests = {}, {}, {}
         for _, c in ipairs(conns) do
           for _, r in ipairs(redis.call('SMEMBERS', ARGV[2] .. c .. '}:rooms')) do
-            if not seen[r] then seen[r] = true; table.insert(rooms, r) end
+            if not seen[r] then
+              seen[r] = true
+              local base = ARGV[3] .. 'room:{' .. r .. '}:'
+              if previous ~= ARGV[1] then
+                redis.call('ZREM', base .. previous, ARGV[4])
+                redis.call('ZADD', base .. ARGV[1], 0, ARGV[4])
+              end
+              if redis.call('EXISTS', base .. 'digest') == 0 then
+                table.insert(events, r)
+              elseif previous ~= ARGV[1] then
+                redis.call('HSETNX', base .. 'pending', ARGV[4], 'C:' .. previous)
+                table.insert(digests, r)
+              end
+            end
           end
         end
-        return rooms
+        return {events, digests}
         """;
 
     /// <summary>

@@ -29,8 +29,8 @@ public sealed class InMemoryPresenceTrackerTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(first, Is.EqualTo(new JoinOutcome(JoinStatus.Joined, FirstOfUser: true)));
-            Assert.That(second, Is.EqualTo(new JoinOutcome(JoinStatus.Joined, FirstOfUser: false)));
+            Assert.That((first.Status, first.FirstOfUser), Is.EqualTo((JoinStatus.Joined, true)));
+            Assert.That((second.Status, second.FirstOfUser), Is.EqualTo((JoinStatus.Joined, false)));
             Assert.That(again.Status, Is.EqualTo(JoinStatus.AlreadyJoined));
             Assert.That((leaveOne.Removed, leaveOne.LastOfUser), Is.EqualTo((true, false)));
             Assert.That((leaveTwo.Removed, leaveTwo.LastOfUser), Is.EqualTo((true, true)));
@@ -48,7 +48,7 @@ public sealed class InMemoryPresenceTrackerTests
 
         Assert.That((await _tracker.JoinAsync("r", "b1", Bob, 1, 100, default)).Status, Is.EqualTo(JoinStatus.RoomFull));
         Assert.That((await _tracker.JoinAsync("r", "a2", Alice, 1, 100, default)).Status, Is.EqualTo(JoinStatus.Joined));
-        Assert.That(await _tracker.CountMembersAsync("r", default), Is.EqualTo(1));
+        Assert.That((await _tracker.GetSizeAsync("r", default)).Members, Is.EqualTo(1));
     }
 
     [Test]
@@ -73,7 +73,7 @@ public sealed class InMemoryPresenceTrackerTests
 
         var rooms = await _tracker.SetStatusAsync("alice", PresenceStatus.Away, default);
 
-        Assert.That(rooms, Is.EquivalentTo(new[] { "r1", "r2" }));
+        Assert.That(rooms.EventRooms, Is.EquivalentTo(new[] { "r1", "r2" }));
         Assert.That((await _tracker.GetMembersAsync("r1", default)).Single().Status, Is.EqualTo(PresenceStatus.Away));
     }
 
