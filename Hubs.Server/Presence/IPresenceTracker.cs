@@ -92,6 +92,9 @@ internal interface IPresenceTracker
 
     Task<IReadOnlyList<PresenceEntry>> GetConnectionsAsync(string roomId, CancellationToken cancellationToken);
 
+    /// <summary>One user's connections in the room; reads the user's few connections, not the room's.</summary>
+    Task<IReadOnlyList<PresenceEntry>> GetUserConnectionsAsync(string roomId, string userId, CancellationToken cancellationToken);
+
     Task<IReadOnlyList<string>> GetRoomsAsync(string connectionId, CancellationToken cancellationToken);
 
     /// <summary>Distinct users in the room with their status, ascending by user id (a small room's whole list).</summary>

@@ -180,6 +180,17 @@ internal sealed class InMemoryPresenceTracker(IOptions<PresenceOptions> options,
         }
     }
 
+    public Task<IReadOnlyList<PresenceEntry>> GetUserConnectionsAsync(string roomId, string userId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<PresenceEntry> entries = _rooms.TryGetValue(roomId, out var room) && _users.TryGetValue(userId, out var user)
+                ? user.Connections.Select(c => room.Connections.GetValueOrDefault(c)).OfType<PresenceEntry>().ToArray()
+                : [];
+            return Task.FromResult(entries);
+        }
+    }
+
     public Task<IReadOnlyList<string>> GetRoomsAsync(string connectionId, CancellationToken cancellationToken)
     {
         lock (_gate)

@@ -26,8 +26,8 @@ internal sealed partial class RoomEvictions(
     /// <summary>Removes the connections of <paramref name="userId"/>; used for kicks.</summary>
     public async Task EvictUserAsync(string roomId, string userId, string reason, CancellationToken cancellationToken)
     {
-        var entries = await presence.GetConnectionsAsync(roomId, cancellationToken);
-        await EvictAsync(roomId, entries.Where(e => e.User.UserId == userId).ToArray(), reason, cancellationToken);
+        var entries = await presence.GetUserConnectionsAsync(roomId, userId, cancellationToken);
+        await EvictAsync(roomId, entries, reason, cancellationToken);
     }
 
     /// <summary>
@@ -36,15 +36,12 @@ internal sealed partial class RoomEvictions(
     /// </summary>
     public async Task EvictUnauthorizedAsync(string roomId, string? userId, CancellationToken cancellationToken)
     {
-        var entries = await presence.GetConnectionsAsync(roomId, cancellationToken);
+        var entries = userId is null
+            ? await presence.GetConnectionsAsync(roomId, cancellationToken)
+            : await presence.GetUserConnectionsAsync(roomId, userId, cancellationToken);
         var lost = new List<PresenceEntry>();
         foreach (var entry in entries)
         {
-            if (userId is not null && entry.User.UserId != userId)
-            {
-                continue;
-            }
-
             var (room, grants) = await rooms.GetWithGrantsAsync(roomId, entry.User.UserId, cancellationToken);
             if (room is null || !RoomAccess.CanJoin(room, entry.User, grants))
             {

@@ -286,10 +286,12 @@ public sealed class LargeRoomTests(int nodes) : HubsFixture
         });
     }
 
+    private Task SeedAsync(string roomId, int count, string prefix) => Seed(_servers[0], roomId, count, prefix);
+
     /// <summary>Users in the room through the presence service itself: many members without as many sockets.</summary>
-    private async Task SeedAsync(string roomId, int count, string prefix)
+    internal static async Task Seed(HubsTestServer server, string roomId, int count, string prefix)
     {
-        var presence = _servers[0].Services.GetRequiredService<IPresenceTracker>();
+        var presence = server.Services.GetRequiredService<IPresenceTracker>();
         for (var start = 0; start < count; start += 100)
         {
             await Task.WhenAll(Enumerable.Range(start, Math.Min(100, count - start)).Select(i =>
@@ -303,47 +305,106 @@ public sealed class LargeRoomTests(int nodes) : HubsFixture
         await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), roomId);
         return connection;
     }
+}
 
-    /// <summary>Every way a watcher hears of presence: events, digests and switches.</summary>
-    private sealed class PresenceLog
+/// <summary>Every way a watcher hears of presence: events, digests and switches.</summary>
+internal sealed class PresenceLog
+{
+    public PresenceLog(HubConnection connection)
     {
-        public PresenceLog(HubConnection connection)
+        Joined = new EventRecorder<UserPresenceEvent>(connection, nameof(IRoomClient.UserJoined));
+        Left = new EventRecorder<UserPresenceEvent>(connection, nameof(IRoomClient.UserLeft));
+        Changed = new EventRecorder<PresenceChangedEvent>(connection, nameof(IRoomClient.PresenceChanged));
+        Digests = new EventRecorder<PresenceDigestEvent>(connection, nameof(IRoomClient.PresenceDigest));
+        Updates = new EventRecorder<RoomInfo>();
+        connection.On<RoomInfo>(nameof(IRoomClient.RoomUpdated), room =>
         {
-            Joined = new EventRecorder<UserPresenceEvent>(connection, nameof(IRoomClient.UserJoined));
-            Left = new EventRecorder<UserPresenceEvent>(connection, nameof(IRoomClient.UserLeft));
-            Changed = new EventRecorder<PresenceChangedEvent>(connection, nameof(IRoomClient.PresenceChanged));
-            Digests = new EventRecorder<PresenceDigestEvent>(connection, nameof(IRoomClient.PresenceDigest));
-            Updates = new EventRecorder<RoomInfo>();
-            connection.On<RoomInfo>(nameof(IRoomClient.RoomUpdated), room =>
+            if (room.PresenceMode == PresenceModes.Events && Digests.Items.Count > 0)
             {
-                if (room.PresenceMode == PresenceModes.Events && Digests.Items.Count > 0)
-                {
-                    LastDigestBeforeSwitchBack = Digests.Items[^1];
-                }
+                LastDigestBeforeSwitchBack = Digests.Items[^1];
+            }
 
-                Updates.Add(room);
-            });
+            Updates.Add(room);
+        });
+    }
+
+    public EventRecorder<UserPresenceEvent> Joined { get; }
+
+    public EventRecorder<UserPresenceEvent> Left { get; }
+
+    public EventRecorder<PresenceChangedEvent> Changed { get; }
+
+    public EventRecorder<PresenceDigestEvent> Digests { get; }
+
+    public EventRecorder<RoomInfo> Updates { get; }
+
+    public PresenceDigestEvent? LastDigestBeforeSwitchBack { get; private set; }
+
+    public int JoinReports(string userId) =>
+        Joined.Items.Count(e => e.UserId == userId) + Digests.Items.Sum(d => d.Joined.Count(m => m.UserId == userId));
+
+    public int LeaveReports(string userId) =>
+        Left.Items.Count(e => e.UserId == userId) + Digests.Items.Sum(d => d.Left.Count(id => id == userId));
+
+    public Task UntilJoinedAsync(IEnumerable<string> users) =>
+        Await.UntilAsync(() => users.All(u => JoinReports(u) > 0), "every join was reported");
+}
+
+/// <summary>Contract version 2 when a node dies: its users in a digest room leave once, by the survivor's digest.</summary>
+public sealed class LargeRoomNodeDeathTests : ClusterFixture
+{
+    protected override int NodeCount => 2;
+
+    protected override IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>
+    {
+        ["Hubs:Presence:DigestThreshold"] = "20",
+        ["Hubs:Presence:DigestIntervalMilliseconds"] = "1000",
+    };
+
+    [Test]
+    public async Task NodeDies_InDigestRoom_ItsUsersLeaveOnceByDigest()
+    {
+        var room = NewRoomId();
+        var watcher = await ConnectToAsync(Nodes[0], "watcher", null, null);
+        var seen = new PresenceLog(watcher);
+        await watcher.InvokeAsync<RoomInfo>(nameof(IRoomHub.CreateRoom), new CreateRoomRequest(room, RoomPermission.Public));
+        await watcher.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
+        await LargeRoomTests.Seed(Nodes[0], room, 20, "seed");
+        await using var doomed = ServerProcess.Start("Development", new Dictionary<string, string>
+        {
+            ["Redis__Configuration"] = Redis.Configuration,
+            ["Hubs__Presence__TimeoutSeconds"] = ClusterFixture.PresenceTimeoutSeconds.ToString(),
+            ["Hubs__Presence__DigestThreshold"] = "20",
+            ["Hubs__Presence__DigestIntervalMilliseconds"] = "1000",
+            ["Auth__SigningKey"] = TestTokens.SigningKey,
+            ["Auth__Issuer"] = TestTokens.Issuer,
+            ["Auth__Audience"] = TestTokens.Audience,
+        });
+        var url = new Uri(await doomed.ListeningAsync(), HubRoutes.Rooms);
+        var users = new[] { "gone1", "gone2", "gone3" };
+        foreach (var user in users)
+        {
+            var connection = Track(new HubConnectionBuilder()
+                .WithUrl(url, o =>
+                {
+                    o.AccessTokenProvider = () => Task.FromResult<string?>(TestTokens.For(user));
+                    o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+                    o.SkipNegotiation = true;
+                })
+                .Build());
+            await connection.StartAsync();
+            await connection.InvokeAsync<JoinRoomResult>(nameof(IRoomHub.JoinRoom), room);
         }
 
-        public EventRecorder<UserPresenceEvent> Joined { get; }
+        await seen.UntilJoinedAsync(users);
+        await doomed.KillAsync();
 
-        public EventRecorder<UserPresenceEvent> Left { get; }
-
-        public EventRecorder<PresenceChangedEvent> Changed { get; }
-
-        public EventRecorder<PresenceDigestEvent> Digests { get; }
-
-        public EventRecorder<RoomInfo> Updates { get; }
-
-        public PresenceDigestEvent? LastDigestBeforeSwitchBack { get; private set; }
-
-        public int JoinReports(string userId) =>
-            Joined.Items.Count(e => e.UserId == userId) + Digests.Items.Sum(d => d.Joined.Count(m => m.UserId == userId));
-
-        public int LeaveReports(string userId) =>
-            Left.Items.Count(e => e.UserId == userId) + Digests.Items.Sum(d => d.Left.Count(id => id == userId));
-
-        public Task UntilJoinedAsync(IEnumerable<string> users) =>
-            Await.UntilAsync(() => users.All(u => JoinReports(u) > 0), "every join was reported");
+        // Reaped by a survivor once the presence timeout has passed; reported in the survivor's digest.
+        await Await.UntilAsync(() => users.All(u => seen.LeaveReports(u) > 0), "every user of the dead node left", TimeSpan.FromSeconds(20));
+        Assert.Multiple(() =>
+        {
+            Assert.That(users.Select(seen.LeaveReports), Has.All.EqualTo(1), "each left once");
+            Assert.That(seen.Left.Items, Is.Empty, "by digest, not by event");
+        });
     }
 }

@@ -123,6 +123,13 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
             (IReadOnlyList<PresenceEntry>)(await db.HashValuesAsync(keys.RoomConnections(roomId))).Select(v => Entry.Deserialize(v.ToString())).ToArray(),
             cancellationToken);
 
+    public Task<IReadOnlyList<PresenceEntry>> GetUserConnectionsAsync(string roomId, string userId, CancellationToken cancellationToken) =>
+        redis.ReadAsync("presence.connections", async db =>
+        {
+            var entries = (RedisValue[])(await db.ScriptEvaluateAsync(RedisScripts.UserEntries, [keys.UserConnections(userId), keys.RoomConnections(roomId)]))!;
+            return (IReadOnlyList<PresenceEntry>)entries.Where(v => !v.IsNull).Select(v => Entry.Deserialize(v.ToString())).ToArray();
+        }, cancellationToken);
+
     public Task<IReadOnlyList<string>> GetRoomsAsync(string connectionId, CancellationToken cancellationToken) =>
         redis.ReadAsync("presence.rooms", async db =>
             (IReadOnlyList<string>)(await db.SetMembersAsync(keys.ConnectionRooms(connectionId))).Select(v => v.ToString()).ToArray(),

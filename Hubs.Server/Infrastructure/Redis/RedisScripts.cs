@@ -316,6 +316,13 @@ internal static class RedisScripts
         return {online, onlineNames, away, awayNames}
         """;
 
+    /// <summary>KEYS: user conns, room conns. The entries of the user's connections that are in the room (nil for the others).</summary>
+    public const string UserEntries = """
+        local conns = redis.call('SMEMBERS', KEYS[1])
+        if #conns == 0 then return {} end
+        return redis.call('HMGET', KEYS[2], unpack(conns))
+        """;
+
     /// <summary>KEYS: room users, room digest flag. {members, digest}.</summary>
     public const string RoomSize = """
         return {redis.call('HLEN', KEYS[1]), redis.call('EXISTS', KEYS[2])}
