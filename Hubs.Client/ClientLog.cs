@@ -46,4 +46,7 @@ internal static partial class ClientLog
 
     [LoggerMessage(14, LogLevel.Debug, "Closing a replaced connection failed")]
     public static partial void RetireFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(15, LogLevel.Debug, "Room {RoomId}: paging the members in stopped; the next rejoin or truncated digest retries it")]
+    public static partial void RosterPagingFailed(ILogger logger, Exception error, string roomId);
 }

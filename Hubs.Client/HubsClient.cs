@@ -32,12 +32,15 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
     private readonly HandlerList<UserPresenceEvent> _userJoined;
     private readonly HandlerList<UserPresenceEvent> _userLeft;
     private readonly HandlerList<PresenceChangedEvent> _presenceChanged;
+    private readonly HandlerList<PresenceDigestEvent> _presenceDigest;
     private readonly HandlerList<UserTypingEvent> _userTyping;
     private readonly HandlerList<RoomInfo> _roomUpdated;
     private readonly HandlerList<RemovedFromRoomEvent> _removedFromRoom;
     private readonly HandlerList<UserNotification> _notified;
     private readonly HandlerList<RecoveryIncompleteEvent> _recoveryIncomplete;
+    private readonly HandlerList<RosterChangedEvent> _rosterChanged;
     private readonly RoomDelivery _delivery;
+    private readonly RoomRosters _rosters;
     private readonly Lock _stateGate = new();
     private HubsConnectionState _state = HubsConnectionState.Disconnected;
     private TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,17 +65,25 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         _userJoined = new(nameof(IRoomClient.UserJoined), _logger);
         _userLeft = new(nameof(IRoomClient.UserLeft), _logger);
         _presenceChanged = new(nameof(IRoomClient.PresenceChanged), _logger);
+        _presenceDigest = new(nameof(IRoomClient.PresenceDigest), _logger);
         _userTyping = new(nameof(IRoomClient.UserTyping), _logger);
         _roomUpdated = new(nameof(IRoomClient.RoomUpdated), _logger);
         _removedFromRoom = new(nameof(IRoomClient.RemovedFromRoom), _logger);
         _notified = new(nameof(IRoomClient.Notified), _logger);
         _recoveryIncomplete = new(nameof(OnRecoveryIncomplete), _logger);
+        _rosterChanged = new(nameof(OnRosterChanged), _logger);
         _delivery = new RoomDelivery(
             request => InvokeOnAsync<IReadOnlyList<RoomMessage>>(Current, nameof(IRoomHub.GetHistory), [request], _lifetime.Token),
             _messageReceived,
             _removedFromRoom,
             _recoveryIncomplete,
             _logger);
+        _rosters = new RoomRosters(
+            (request, cancellationToken) => InvokeOnAsync<MembersPage>(Current, nameof(IRoomHub.GetMembersPage), [request], cancellationToken),
+            _delivery.Post,
+            _rosterChanged,
+            _logger,
+            _lifetime.Token);
     }
 
     /// <summary>Raised on every state change.</summary>
@@ -98,6 +109,16 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
 
     /// <summary>Rooms this client has joined and not left or been removed from; they are rejoined after a reconnect.</summary>
     public IReadOnlyCollection<string> JoinedRooms => _joinedRooms.Keys.ToArray();
+
+    /// <summary>
+    /// The member roster of a joined room: its exact member count and its members by user id, kept up to date from the
+    /// join result and the room's presence events or digests, and paged in with <c>GetMembersPage</c> where those do not
+    /// hold every member. Null for a room not joined. <see cref="OnRosterChanged(Func{RosterChangedEvent, Task})"/>
+    /// tells every change.
+    /// </summary>
+    /// <param name="roomId">The room.</param>
+    /// <returns>An immutable snapshot; a change replaces it.</returns>
+    public RoomRoster? Roster(string roomId) => _rosters.Get(roomId);
 
     private NodeConnection Current => Volatile.Read(ref _current) ?? throw NotConnected();
 
@@ -219,6 +240,31 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
 
     /// <inheritdoc cref="OnPresenceChanged(Func{PresenceChangedEvent, Task})"/>
     public IDisposable OnPresenceChanged(Action<PresenceChangedEvent> handler) => _presenceChanged.Add(Sync(handler));
+
+    /// <summary>
+    /// Handles the presence digests of joined rooms past the digest threshold (contract version 2): net joins, leaves and
+    /// status changes since the room's previous digest, and its exact member count. Such rooms send no
+    /// <c>UserJoined</c>, <c>UserLeft</c> or <c>PresenceChanged</c>. <see cref="Roster(string)"/> is already updated
+    /// when the handlers run.
+    /// </summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>Disposing it removes the handler.</returns>
+    public IDisposable OnPresenceDigest(Func<PresenceDigestEvent, Task> handler) => _presenceDigest.Add(handler);
+
+    /// <inheritdoc cref="OnPresenceDigest(Func{PresenceDigestEvent, Task})"/>
+    public IDisposable OnPresenceDigest(Action<PresenceDigestEvent> handler) => _presenceDigest.Add(Sync(handler));
+
+    /// <summary>
+    /// Handles every change of a joined room's <see cref="Roster(string)"/>: members added, removed or changed, a new
+    /// count or presence mode, or the list replaced whole (join, rejoin after a reconnect, members paged in). Raised in
+    /// order with the room's other events, before the handlers of the event that caused it.
+    /// </summary>
+    /// <param name="handler">The handler.</param>
+    /// <returns>Disposing it removes the handler.</returns>
+    public IDisposable OnRosterChanged(Func<RosterChangedEvent, Task> handler) => _rosterChanged.Add(handler);
+
+    /// <inheritdoc cref="OnRosterChanged(Func{RosterChangedEvent, Task})"/>
+    public IDisposable OnRosterChanged(Action<RosterChangedEvent> handler) => _rosterChanged.Add(Sync(handler));
 
     /// <summary>Handles typing signals of other users.</summary>
     /// <param name="handler">The handler.</param>
@@ -344,6 +390,7 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
             if (!rejoin)
             {
                 _delivery.JoinStarting(roomId);
+                _rosters.JoinStarting(roomId);
             }
 
             try
@@ -353,11 +400,17 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
                 node.Joined(roomId);
                 _joinedRooms.TryAdd(roomId, 0);
                 await _delivery.JoinedAsync(roomId, result.LastSequence);
+                if (!rejoin)
+                {
+                    await _rosters.JoinedAsync(roomId, result);
+                }
+
                 return result;
             }
             catch when (!rejoin)
             {
                 _delivery.Forget(roomId);
+                _rosters.Forget(roomId);
                 throw;
             }
         }
@@ -380,6 +433,7 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
             await InvokeAsync<object?>(nameof(IRoomHub.LeaveRoom), [roomId], cancellationToken);
             _joinedRooms.TryRemove(roomId, out _);
             _delivery.Forget(roomId);
+            _rosters.Forget(roomId);
         }
         finally
         {
@@ -607,12 +661,14 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         {
             _joinedRooms.TryRemove(removal.RoomId, out _);
             _delivery.Removed(removal);
+            _rosters.Forget(removal.RoomId);
         });
-        Forward(hub, node, nameof(IRoomClient.UserJoined), _userJoined);
-        Forward(hub, node, nameof(IRoomClient.UserLeft), _userLeft);
-        Forward(hub, node, nameof(IRoomClient.PresenceChanged), _presenceChanged);
+        Forward(hub, node, nameof(IRoomClient.UserJoined), _userJoined, _rosters.UserJoined);
+        Forward(hub, node, nameof(IRoomClient.UserLeft), _userLeft, _rosters.UserLeft);
+        Forward(hub, node, nameof(IRoomClient.PresenceChanged), _presenceChanged, _rosters.PresenceChanged);
+        Forward(hub, node, nameof(IRoomClient.PresenceDigest), _presenceDigest, _rosters.Digest);
         Forward(hub, node, nameof(IRoomClient.UserTyping), _userTyping);
-        Forward(hub, node, nameof(IRoomClient.RoomUpdated), _roomUpdated);
+        Forward(hub, node, nameof(IRoomClient.RoomUpdated), _roomUpdated, _rosters.RoomUpdated);
         Forward(hub, node, nameof(IRoomClient.Notified), _notified);
 
         try
@@ -628,11 +684,13 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         return node;
     }
 
-    private void Forward<T>(HubConnection hub, NodeConnection node, string eventName, HandlerList<T> handlers) =>
+    /// <summary>Queues an event of the current connection: the roster's step first (when it keeps one), then the handlers.</summary>
+    private void Forward<T>(HubConnection hub, NodeConnection node, string eventName, HandlerList<T> handlers, Action<T>? roster = null) =>
         hub.On<T>(eventName, item =>
         {
             if (ReferenceEquals(Volatile.Read(ref _current), node))
             {
+                roster?.Invoke(item);
                 _delivery.Post(() => handlers.InvokeAsync(item));
             }
         });
@@ -812,12 +870,16 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
         }
     }
 
-    /// <summary>Joins every followed room on <paramref name="node"/> and catches each up to the server's last sequence.</summary>
+    /// <summary>
+    /// Joins every followed room on <paramref name="node"/>, catches each up to the server's last sequence and starts its
+    /// roster over from the join result.
+    /// </summary>
     private async Task RejoinAsync(NodeConnection node, CancellationToken cancellationToken)
     {
         foreach (var roomId in _joinedRooms.Keys)
         {
             JoinRoomResult result;
+            _rosters.JoinStarting(roomId);
             try
             {
                 result = await JoinPatientlyAsync(node, roomId, cancellationToken);
@@ -830,11 +892,15 @@ public sealed class HubsClient : IRoomHub, IAsyncDisposable
                 _joinedRooms.TryRemove(roomId, out _);
                 var reason = refused.Code == ErrorCodes.RoomFull ? ErrorCodes.RoomFull : RemovalReasons.Revoked;
                 _delivery.Removed(new RemovedFromRoomEvent(roomId, reason));
+                _rosters.Forget(roomId);
                 continue;
             }
 
             node.Joined(roomId);
             await _delivery.JoinedAsync(roomId, result.LastSequence);
+
+            // The roster starts over from the new result: what changed while away is in it, not in any event.
+            await _rosters.JoinedAsync(roomId, result);
         }
     }
 

@@ -6,6 +6,8 @@ let me;
 let current; // the open room's RoomInfo
 const joined = new Set();
 const typingTimers = new Map();
+// A room of thousands lists its first members only; the count says how many there are.
+const shownMembers = 200;
 
 function notice(text, kind = "info") {
   const el = $("notice");
@@ -57,9 +59,14 @@ async function refreshRooms() {
   );
 }
 
-async function refreshMembers() {
-  if (!current) return;
-  const members = await client.getMembers(current.roomId);
+// The client keeps the open room's roster (members and exact count, from events or, in a large room, digests).
+function showMembers() {
+  const roster = current && client.roster(current.roomId);
+  if (!roster) return;
+  const count = roster.memberCount;
+  $("member-count").textContent =
+    `${count} ${count === 1 ? "member" : "members"}` + (roster.presenceMode === "digest" ? " · large room" : "") + (roster.isComplete ? "" : " · loading…");
+  const members = [...roster.members.values()].slice(0, shownMembers);
   $("members").replaceChildren(
     ...members.map((m) => {
       const li = item(`${m.displayName} (${m.status})`, `member-${m.userId}`);
@@ -72,7 +79,17 @@ async function refreshMembers() {
       }
       return li;
     }),
+    ...(roster.members.size > members.length ? [item(`… and ${roster.members.size - members.length} more`)] : []),
   );
+}
+
+// In a large room presence comes as a digest of what changed since the last one.
+function showDigest(change) {
+  const { joined, left, changed } = change;
+  if (change.reset || change.roster.presenceMode !== "digest" || joined.length + left.length + changed.length === 0) return;
+  const parts = [`+${joined.length} joined`, `−${left.length} left`];
+  if (changed.length > 0) parts.push(`${changed.length} changed status`);
+  $("digest").textContent = parts.join(", ");
 }
 
 function showMessage(message) {
@@ -97,7 +114,8 @@ async function openRoom(roomId) {
   $("text").disabled = $("send-form").querySelector("button").disabled = false;
   $("owner-tools").hidden = current.ownerId !== me;
   $("permission").value = current.permission;
-  await refreshMembers();
+  $("digest").textContent = "";
+  showMembers();
   await refreshRooms();
   notice(`joined ${roomId}`);
 }
@@ -106,6 +124,8 @@ function closeRoom(reason) {
   $("room-title").textContent = "No room";
   $("messages").replaceChildren();
   $("members").replaceChildren();
+  $("member-count").textContent = "";
+  $("digest").textContent = "";
   $("owner-tools").hidden = true;
   $("text").disabled = $("send-form").querySelector("button").disabled = true;
   current = undefined;
@@ -117,14 +137,16 @@ async function signIn(name, roles) {
   client = new HubsClient({ url: `${location.origin}/hubs/rooms`, accessTokenProvider: () => devToken(name, roles) });
   client.onStateChanged((s) => ($("state").textContent = `${me} · ${s.current}`));
   client.onMessageReceived(showMessage);
-  // A join or leave changes the member list and the room's count in the room list.
-  const refreshAll = () => attempt(async () => {
-    await refreshMembers();
-    await refreshRooms();
+  client.onRosterChanged((change) => {
+    if (current?.roomId !== change.roster.roomId) return;
+    showMembers();
+    showDigest(change);
   });
-  client.onUserJoined(refreshAll);
-  client.onUserLeft(refreshAll);
-  client.onPresenceChanged(() => attempt(refreshMembers));
+  // A join or leave changes the room's count in the room list too.
+  const refreshRoomList = () => attempt(refreshRooms);
+  client.onUserJoined(refreshRoomList);
+  client.onUserLeft(refreshRoomList);
+  client.onPresenceDigest(refreshRoomList);
   client.onRoomUpdated((room) => {
     if (current?.roomId === room.roomId) {
       current = room;
@@ -202,7 +224,6 @@ $("revoke").onclick = () =>
   attempt(async () => {
     await client.revokeInvite(current.roomId, $("invitee").value.trim());
     notice(`revoked ${$("invitee").value.trim()}`);
-    await refreshMembers();
   });
 
 $("permission-form").onsubmit = (e) => {
@@ -210,7 +231,6 @@ $("permission-form").onsubmit = (e) => {
   void attempt(async () => {
     current = await client.updateRoom({ roomId: current.roomId, permission: $("permission").value });
     notice(`permission is now ${current.permission}`);
-    await refreshMembers();
   });
 };
 

@@ -31,10 +31,13 @@ public sealed class BlazorSampleTests
         await carol.GetByTestId("new-room").FillAsync("blazor-room");
         await carol.GetByTestId("create").ClickAsync();
         await Expect(carol.GetByTestId("room-title")).ToHaveTextAsync("blazor-room");
+        await Expect(carol.GetByTestId("member-count")).ToHaveTextAsync("1 member");
         await dave.GetByTestId("join-room").FillAsync("blazor-room");
         await dave.GetByTestId("join").ClickAsync();
         await Expect(dave.GetByTestId("room-title")).ToHaveTextAsync("blazor-room");
         await Expect(carol.GetByTestId("member-dave")).ToBeVisibleAsync();
+        await Expect(carol.GetByTestId("member-count")).ToHaveTextAsync("2 members");
+        await Expect(dave.GetByTestId("member-count")).ToHaveTextAsync("2 members");
 
         await carol.GetByTestId("text").FillAsync("hello from carol");
         await carol.GetByTestId("send").ClickAsync();

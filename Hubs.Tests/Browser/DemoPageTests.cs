@@ -7,9 +7,9 @@ namespace Hubs.Tests.Browser;
 
 /// <summary>
 /// The demo page in a real headless Chromium, two pages as two users, against the real server (one node, Development):
-/// a PRIVATE room, an invite, history on join, chat both ways in order, typing and presence (online, then away), and a
-/// kick whose reason the removed user sees; the server logs no error. The WebSocket URLs carry a single-use ticket,
-/// never the JWT.
+/// a PRIVATE room, an invite, history on join, chat both ways in order, typing and presence (online, then away) with the
+/// member count, and a kick whose reason the removed user sees; the server logs no error. The WebSocket URLs carry a
+/// single-use ticket, never the JWT. A large room (contract version 2) shows its count and each digest's changes.
 /// </summary>
 [NonParallelizable]
 public sealed class DemoPageTests
@@ -32,6 +32,7 @@ public sealed class DemoPageTests
         await alice.GetByTestId("new-permission").SelectOptionAsync("PRIVATE");
         await alice.GetByTestId("create").ClickAsync();
         await Expect(alice.GetByTestId("room-title")).ToContainTextAsync("PRIVATE");
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("1 member");
         await bob.GetByTestId("join-room").FillAsync("secret");
         await bob.GetByTestId("join").ClickAsync();
         await Expect(bob.GetByTestId("notice")).ToContainTextAsync("not_found");
@@ -48,6 +49,8 @@ public sealed class DemoPageTests
         await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("online");
         await Expect(alice.GetByTestId("room-secret")).ToContainTextAsync("PRIVATE · 2");
         await Expect(bob.GetByTestId("member-alice")).ToBeVisibleAsync();
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("2 members");
+        await Expect(bob.GetByTestId("member-count")).ToHaveTextAsync("2 members");
 
         // Chat both ways, and the typing indicator.
         await SendAsync(alice, "hello bob");
@@ -70,6 +73,7 @@ public sealed class DemoPageTests
         await alice.GetByTestId("kick-bob").ClickAsync();
         await Expect(bob.GetByTestId("notice")).ToContainTextAsync("removed from secret: kicked");
         await Expect(alice.GetByTestId("member-bob")).ToHaveCountAsync(0);
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("1 member");
         await BrowserSession.ScreenshotAsync(bob, "demo-kicked");
 
         // On a phone the three panels stack, with nothing to scroll sideways.
@@ -90,6 +94,58 @@ public sealed class DemoPageTests
 
             Assert.That(server.ErrorLines, Is.Empty, "the server logged no error");
         });
+    }
+
+    /// <summary>
+    /// Contract version 2 on the page: a room past the digest threshold (2 here) counts its members and shows what each
+    /// digest changed, and its member list follows the digests.
+    /// </summary>
+    [Test]
+    public async Task LargeRoom_CountAndDigestChangesShown()
+    {
+        await using var server = ServerProcess.Start("Development", new Dictionary<string, string>
+        {
+            ["Hubs__Limits__ConnectsPerMinutePerAddress"] = "1000",
+            ["Hubs__Presence__DigestThreshold"] = "2",
+            ["Hubs__Presence__DigestIntervalMilliseconds"] = "100",
+        });
+        var url = (await server.ListeningAsync()).ToString().TrimEnd('/');
+        await using var browser = await BrowserSession.StartAsync();
+        var sockets = new ConcurrentQueue<string>();
+        var alice = await SignedInAsync(browser, url, "alice", sockets);
+        var bob = await SignedInAsync(browser, url, "bob", sockets);
+        var carol = await SignedInAsync(browser, url, "carol", sockets);
+
+        await alice.GetByTestId("new-room").FillAsync("town");
+        await alice.GetByTestId("create").ClickAsync();
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("1 member");
+
+        // Bob's join reaches the threshold: told by its event, then the room reports by digests.
+        await JoinAsync(bob, "town");
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("2 members · large room");
+        await JoinAsync(carol, "town");
+        await Expect(alice.GetByTestId("digest")).ToHaveTextAsync("+1 joined, −0 left");
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("3 members · large room");
+        await Expect(alice.GetByTestId("member-carol")).ToContainTextAsync("online");
+        await Expect(carol.GetByTestId("member-count")).ToHaveTextAsync("3 members · large room");
+
+        await bob.GetByTestId("status").SelectOptionAsync("away");
+        await Expect(alice.GetByTestId("digest")).ToHaveTextAsync("+0 joined, −0 left, 1 changed status");
+        await Expect(alice.GetByTestId("member-bob")).ToContainTextAsync("away");
+        await BrowserSession.ScreenshotAsync(alice, "demo-large-room");
+
+        await carol.CloseAsync();
+        await Expect(alice.GetByTestId("digest")).ToHaveTextAsync("+0 joined, −1 left");
+        await Expect(alice.GetByTestId("member-count")).ToHaveTextAsync("2 members · large room");
+        await Expect(alice.GetByTestId("member-carol")).ToHaveCountAsync(0);
+        Assert.That(server.ErrorLines, Is.Empty, "the server logged no error");
+    }
+
+    private static async Task JoinAsync(IPage page, string roomId)
+    {
+        await page.GetByTestId("join-room").FillAsync(roomId);
+        await page.GetByTestId("join").ClickAsync();
+        await Expect(page.GetByTestId("room-title")).ToContainTextAsync(roomId);
     }
 
     private static async Task<IPage> SignedInAsync(BrowserSession browser, string url, string name, ConcurrentQueue<string> sockets)

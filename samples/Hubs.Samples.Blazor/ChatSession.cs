@@ -5,11 +5,15 @@ using Microsoft.Extensions.Options;
 namespace Hubs.Samples.Blazor;
 
 /// <summary>
-/// One user's Hubs connection for the lifetime of a Blazor circuit: sign-in, the open room, its messages and members.
+/// One user's Hubs connection for the lifetime of a Blazor circuit: sign-in, the open room, its messages and members
+/// (the client's roster of the room: its exact count and members, from events or, in a large room, digests).
 /// Events from Hubs arrive on other threads; <see cref="Changed"/> lets the component re-render on its dispatcher.
 /// </summary>
 public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClientFactory http) : IAsyncDisposable
 {
+    // A room of thousands lists its first members only; the count says how many there are.
+    private const int ShownMembers = 200;
+
     private readonly List<IDisposable> _subscriptions = [];
 
     // Messages arrive on Hubs' threads while the circuit renders: the list is replaced under the lock, never changed.
@@ -41,7 +45,13 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
         }
     }
 
-    public IReadOnlyList<MemberInfo> Members { get; private set; } = [];
+    public IReadOnlyList<MemberInfo> Members => Roster is { } roster ? [.. roster.Members.Values.Take(ShownMembers)] : [];
+
+    /// <summary>The open room's roster: replaced whole by the client on every change.</summary>
+    public RoomRoster? Roster { get; private set; }
+
+    /// <summary>In a large room, what the latest presence digest changed (<c>+3 joined, −1 left</c>).</summary>
+    public string? DigestLine { get; private set; }
 
     public HubsConnectionState State => _client?.State ?? HubsConnectionState.Disconnected;
 
@@ -68,8 +78,19 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
                 }
             }
         })));
-        _subscriptions.Add(_client.OnUserJoined(_ => RefreshMembersAsync()));
-        _subscriptions.Add(_client.OnUserLeft(_ => RefreshMembersAsync()));
+        _subscriptions.Add(_client.OnRosterChanged(change => Update(() =>
+        {
+            if (change.Roster.RoomId != Room?.RoomId)
+            {
+                return;
+            }
+
+            Roster = change.Roster;
+            if (!change.Reset && change.Roster.PresenceMode == PresenceModes.Digest && change.Joined.Count + change.Left.Count + change.Changed.Count > 0)
+            {
+                DigestLine = $"+{change.Joined.Count} joined, −{change.Left.Count} left" + (change.Changed.Count > 0 ? $", {change.Changed.Count} changed status" : "");
+            }
+        })));
         _subscriptions.Add(_client.OnRemovedFromRoom(removal => Update(() =>
         {
             if (removal.RoomId == Room?.RoomId)
@@ -80,7 +101,8 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
                     _messages = [];
                 }
 
-                Members = [];
+                Roster = null;
+                DigestLine = null;
                 Notice = $"You were removed from {removal.RoomId}: {removal.Reason}";
             }
         })));
@@ -108,7 +130,10 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
             lock (_gate)
             {
                 Room = joined.Room;
-                Members = joined.Members;
+
+                // Read once the room is set: every change after this reaches the handler above.
+                Roster = client.Roster(roomId);
+                DigestLine = null;
 
                 // Live messages that came while the history was on its way follow it, each once.
                 _messages = [.. history.Concat(_opening!.Value.Held).DistinctBy(m => m.Sequence).OrderBy(m => m.Sequence)];
@@ -138,14 +163,6 @@ public sealed class ChatSession(IOptions<HubsSampleOptions> options, IHttpClient
             await _client.DisposeAsync();
         }
     }
-
-    private Task RefreshMembersAsync() => Attempt(async client =>
-    {
-        if (Room is { } room)
-        {
-            Members = await client.GetMembers(room.RoomId);
-        }
-    });
 
     private async Task Attempt(Func<HubsClient, Task> action)
     {

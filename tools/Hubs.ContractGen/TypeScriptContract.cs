@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -19,6 +20,12 @@ public static class TypeScriptContract
 
     private static readonly Assembly Contracts = typeof(IRoomHub).Assembly;
     private static readonly NullabilityInfoContext Nullability = new();
+
+    // What the server writes (hub results, event payloads and what they hold) carries every member: a default there
+    // keeps older C# callers compiling (RoomInfo.PresenceMode, JoinRoomResult.MembersComplete); it is not optional on the wire.
+    private static readonly HashSet<Type> Received = Reachable(
+        typeof(IRoomHub).GetMethods().Select(m => m.ReturnType)
+            .Concat(typeof(IRoomClient).GetMethods().SelectMany(m => m.GetParameters()).Select(p => p.ParameterType)));
 
     /// <summary>The repository's copy of the file, found by walking up from <paramref name="start"/> to Hubs.sln.</summary>
     public static string DefaultOutput(string start)
@@ -69,37 +76,50 @@ public static class TypeScriptContract
     private static void WriteEnum(StringBuilder ts, Type type)
     {
         var values = type.GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Select(f => (f.Name, Wire: f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name
-                ?? throw new InvalidOperationException($"{type.Name}.{f.Name} has no wire name.")))
+            .Select(f => (f.Name, Literal: JsonSerializer.Serialize(f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name
+                ?? throw new InvalidOperationException($"{type.Name}.{f.Name} has no wire name."))))
             .ToArray();
         WriteConstObject(ts, type, type.Name, values);
     }
 
     private static void WriteConstants(StringBuilder ts, Type type)
     {
-        var values = type.GetFields(BindingFlags.Public | BindingFlags.Static)
-            .Where(f => f.IsLiteral && f.FieldType == typeof(string))
-            .Select(f => (f.Name, Wire: (string)f.GetRawConstantValue()!))
+        var literals = type.GetFields(BindingFlags.Public | BindingFlags.Static).Where(f => f.IsLiteral).ToArray();
+        var values = literals.Where(f => f.FieldType == typeof(string))
+            .Select(f => (f.Name, Literal: JsonSerializer.Serialize((string)f.GetRawConstantValue()!)))
             .ToArray();
         if (values.Length > 0)
         {
             // ErrorCodes → ErrorCode, PresenceStatus → PresenceStatus, RemovalReasons → RemovalReason, HubRoutes → HubRoute.
             var union = type.Name.EndsWith('s') && !type.Name.EndsWith("us", StringComparison.Ordinal) ? type.Name[..^1] : type.Name;
             WriteConstObject(ts, type, union, values);
+            return;
+        }
+
+        // Numbers (LargeRoomBounds) are limits, not wire values: an object of them, without a union type.
+        var numbers = literals.Where(f => f.FieldType == typeof(int))
+            .Select(f => (f.Name, Literal: ((int)f.GetRawConstantValue()!).ToString(CultureInfo.InvariantCulture)))
+            .ToArray();
+        if (numbers.Length > 0)
+        {
+            WriteConstObject(ts, type, union: null, numbers);
         }
     }
 
-    private static void WriteConstObject(StringBuilder ts, Type type, string union, (string Name, string Wire)[] values)
+    private static void WriteConstObject(StringBuilder ts, Type type, string? union, (string Name, string Literal)[] values)
     {
         ts.Append('\n');
         ts.Append($"export const {type.Name} = {{\n");
-        foreach (var (name, wire) in values)
+        foreach (var (name, literal) in values)
         {
-            ts.Append($"  {name}: {JsonSerializer.Serialize(wire)},\n");
+            ts.Append($"  {name}: {literal},\n");
         }
 
         ts.Append("} as const;\n");
-        ts.Append($"export type {union} = (typeof {type.Name})[keyof typeof {type.Name}];\n");
+        if (union is not null)
+        {
+            ts.Append($"export type {union} = (typeof {type.Name})[keyof typeof {type.Name}];\n");
+        }
     }
 
     private static void WriteRecord(StringBuilder ts, Type type) => ts.Append(Interface(type));
@@ -112,9 +132,10 @@ public static class TypeScriptContract
         ts.Append('\n');
         ts.Append($"export interface {type.Name} {{\n");
         var parameters = constructor.GetParameters();
+        var sent = !Received.Contains(type);
         foreach (var parameter in parameters)
         {
-            WriteMember(ts, type.GetProperty(parameter.Name!, BindingFlags.Public | BindingFlags.Instance)!, parameter.HasDefaultValue);
+            WriteMember(ts, type.GetProperty(parameter.Name!, BindingFlags.Public | BindingFlags.Instance)!, sent && parameter.HasDefaultValue);
         }
 
         // System.Text.Json writes every public property, so those declared in the record's body are on the wire too;
@@ -124,7 +145,7 @@ public static class TypeScriptContract
             .Where(p => !inConstructor.Contains(p.Name))
             .OrderBy(p => p.MetadataToken))
         {
-            WriteMember(ts, property, property.CanWrite && property.GetCustomAttribute<RequiredMemberAttribute>() is null);
+            WriteMember(ts, property, sent && property.CanWrite && property.GetCustomAttribute<RequiredMemberAttribute>() is null);
         }
 
         ts.Append("}\n");
@@ -214,6 +235,29 @@ public static class TypeScriptContract
         }
 
         throw new InvalidOperationException($"No TypeScript form for {type}: teach {nameof(TypeScriptContract)} about it.");
+    }
+
+    private static HashSet<Type> Reachable(IEnumerable<Type> roots)
+    {
+        var found = new HashSet<Type>();
+        var pending = new Stack<Type>(roots);
+        while (pending.TryPop(out var type))
+        {
+            if (type.IsArray)
+            {
+                pending.Push(type.GetElementType()!);
+            }
+            else if (type.IsGenericType)
+            {
+                type.GetGenericArguments().ToList().ForEach(pending.Push);
+            }
+            else if (type.Assembly == Contracts && IsRecord(type) && found.Add(type))
+            {
+                type.GetProperties(BindingFlags.Public | BindingFlags.Instance).ToList().ForEach(p => pending.Push(p.PropertyType));
+            }
+        }
+
+        return found;
     }
 
     private static bool IsNullable(PropertyInfo property) =>

@@ -5,9 +5,12 @@ import {
   RemovalReasons,
   type CreateRoomRequest,
   type GetHistoryRequest,
+  type GetMembersPageRequest,
   type JoinRoomResult,
   type MemberInfo,
+  type MembersPage,
   type PresenceChangedEvent,
+  type PresenceDigestEvent,
   type RemovedFromRoomEvent,
   type RoomClientEvents,
   type RoomHub,
@@ -22,6 +25,7 @@ import {
 } from "./contract.js";
 import { HandlerList, RoomDelivery, type RecoveryIncompleteEvent } from "./delivery.js";
 import { HubsError, unavailable } from "./errors.js";
+import { RoomRosters, type RoomRoster, type RosterChangedEvent } from "./roster.js";
 
 /** The client's connection state, as in the .NET client's `HubsConnectionState`. */
 export type HubsConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting";
@@ -90,13 +94,16 @@ export class HubsClient {
   private readonly userJoined: HandlerList<UserPresenceEvent>;
   private readonly userLeft: HandlerList<UserPresenceEvent>;
   private readonly presenceChanged: HandlerList<PresenceChangedEvent>;
+  private readonly presenceDigest: HandlerList<PresenceDigestEvent>;
   private readonly userTyping: HandlerList<UserTypingEvent>;
   private readonly roomUpdated: HandlerList<RoomInfo>;
   private readonly removedFromRoom: HandlerList<RemovedFromRoomEvent>;
   private readonly notified: HandlerList<UserNotification>;
   private readonly recoveryIncomplete: HandlerList<RecoveryIncompleteEvent>;
   private readonly stateChanged: HandlerList<HubsStateChange>;
+  private readonly rosterChanged: HandlerList<RosterChangedEvent>;
   private readonly delivery: RoomDelivery;
+  private readonly rosters: RoomRosters;
   private membership: Promise<unknown> = Promise.resolve();
   private current: NodeConnection | undefined;
   private currentState: HubsConnectionState = "Disconnected";
@@ -123,18 +130,26 @@ export class HubsClient {
     this.userJoined = new HandlerList("UserJoined", report);
     this.userLeft = new HandlerList("UserLeft", report);
     this.presenceChanged = new HandlerList("PresenceChanged", report);
+    this.presenceDigest = new HandlerList("PresenceDigest", report);
     this.userTyping = new HandlerList("UserTyping", report);
     this.roomUpdated = new HandlerList("RoomUpdated", report);
     this.removedFromRoom = new HandlerList("RemovedFromRoom", report);
     this.notified = new HandlerList("Notified", report);
     this.recoveryIncomplete = new HandlerList("RecoveryIncomplete", report);
     this.stateChanged = new HandlerList("StateChanged", report);
+    this.rosterChanged = new HandlerList("RosterChanged", report);
     this.delivery = new RoomDelivery(
       (request) => this.invokeOn<RoomMessage[]>(this.requireCurrent(), "GetHistory", request),
       this.messageReceived,
       this.removedFromRoom,
       this.recoveryIncomplete,
       (text, error) => this.log(signalR.LogLevel.Warning, error === undefined ? text : `${text}: ${String(error)}`),
+    );
+    this.rosters = new RoomRosters(
+      (request) => this.invokeOn<MembersPage>(this.requireCurrent(), "GetMembersPage", request),
+      (work) => this.delivery.post(work),
+      this.rosterChanged,
+      (text, error) => this.log(signalR.LogLevel.Information, error === undefined ? text : `${text}: ${String(error)}`),
     );
     this.stopSignal = new Promise((resolve) => {
       this.wakeStop = resolve;
@@ -159,6 +174,15 @@ export class HubsClient {
   /** Rooms joined and not left or removed from; they are rejoined after a reconnect. */
   get joinedRooms(): string[] {
     return [...this.joined];
+  }
+
+  /**
+   * The member roster of a joined room: its exact member count and its members by user id, kept up to date from the
+   * join result and the room's presence events or digests, and paged in with `GetMembersPage` where those do not hold
+   * every member. Undefined for a room not joined. `onRosterChanged` tells every change.
+   */
+  roster(roomId: string): RoomRoster | undefined {
+    return this.rosters.get(roomId);
   }
 
   /** Connects to the first URL that accepts; rejects with the last failure when none does. */
@@ -231,6 +255,24 @@ export class HubsClient {
     return this.presenceChanged.add(handler);
   }
 
+  /**
+   * A joined room past the digest threshold reports its presence (contract version 2): net joins, leaves and status
+   * changes since its previous digest, and its exact member count; such rooms send no `UserJoined`, `UserLeft` or
+   * `PresenceChanged`. `roster()` is already updated when the handlers run.
+   */
+  onPresenceDigest(handler: Handler<PresenceDigestEvent>): () => void {
+    return this.presenceDigest.add(handler);
+  }
+
+  /**
+   * Every change of a joined room's `roster()`: members added, removed or changed, a new count or presence mode, or the
+   * list replaced whole (join, rejoin after a reconnect, members paged in). In order with the room's other events,
+   * before the handlers of the event that caused it.
+   */
+  onRosterChanged(handler: Handler<RosterChangedEvent>): () => void {
+    return this.rosterChanged.add(handler);
+  }
+
   /** Another user is typing. */
   onUserTyping(handler: Handler<UserTypingEvent>): () => void {
     return this.userTyping.add(handler);
@@ -299,16 +341,22 @@ export class HubsClient {
       const rejoin = this.joined.has(roomId);
       if (!rejoin) {
         this.delivery.joinStarting(roomId);
+        this.rosters.joinStarting(roomId);
       }
 
       try {
         const result = await this.invokeOn<JoinRoomResult>(this.requireCurrent(), "JoinRoom", roomId);
         this.joined.add(roomId);
         await this.delivery.joined(roomId, result.lastSequence);
+        if (!rejoin) {
+          await this.rosters.joined(roomId, result);
+        }
+
         return result;
       } catch (error) {
         if (!rejoin) {
           this.delivery.forget(roomId);
+          this.rosters.forget(roomId);
         }
 
         throw error;
@@ -322,6 +370,7 @@ export class HubsClient {
       await this.invokeOn<void>(this.requireCurrent(), "LeaveRoom", roomId);
       this.joined.delete(roomId);
       this.delivery.forget(roomId);
+      this.rosters.forget(roomId);
     });
   }
 
@@ -370,6 +419,11 @@ export class HubsClient {
 
   getMembers(roomId: string): Promise<MemberInfo[]> {
     return this.invoke("GetMembers", roomId);
+  }
+
+  /** One page of a joined room's members, ascending by user id (contract version 2; any room size). */
+  getMembersPage(request: GetMembersPageRequest): Promise<MembersPage> {
+    return this.invoke("GetMembersPage", request);
   }
 
   getHistory(request: GetHistoryRequest): Promise<RoomMessage[]> {
@@ -444,20 +498,30 @@ export class HubsClient {
     hub.on("RemovedFromRoom", (removal: RemovedFromRoomEvent) => {
       this.joined.delete(removal.roomId);
       this.delivery.removed(removal);
+      this.rosters.forget(removal.roomId);
     });
-    this.forward(hub, node, "UserJoined", this.userJoined);
-    this.forward(hub, node, "UserLeft", this.userLeft);
-    this.forward(hub, node, "PresenceChanged", this.presenceChanged);
+    this.forward(hub, node, "UserJoined", this.userJoined, (e) => this.rosters.userJoined(e));
+    this.forward(hub, node, "UserLeft", this.userLeft, (e) => this.rosters.userLeft(e));
+    this.forward(hub, node, "PresenceChanged", this.presenceChanged, (e) => this.rosters.presenceChanged(e));
+    this.forward(hub, node, "PresenceDigest", this.presenceDigest, (d) => this.rosters.digest(d));
     this.forward(hub, node, "UserTyping", this.userTyping);
-    this.forward(hub, node, "RoomUpdated", this.roomUpdated);
+    this.forward(hub, node, "RoomUpdated", this.roomUpdated, (r) => this.rosters.roomUpdated(r));
     this.forward(hub, node, "Notified", this.notified);
     await hub.start();
     return node;
   }
 
-  private forward<K extends keyof RoomClientEvents, T>(hub: signalR.HubConnection, node: NodeConnection, event: K, handlers: HandlerList<T>): void {
+  /** Queues an event of the current connection: the roster's step first (when it keeps one), then the handlers. */
+  private forward<K extends keyof RoomClientEvents, T>(
+    hub: signalR.HubConnection,
+    node: NodeConnection,
+    event: K,
+    handlers: HandlerList<T>,
+    roster?: (item: T) => void,
+  ): void {
     hub.on(event, (item: T) => {
       if (this.current === node) {
+        roster?.(item);
         void this.delivery.post(() => handlers.invoke(item));
       }
     });
@@ -519,10 +583,11 @@ export class HubsClient {
     }
   }
 
-  /** Joins every followed room on `node` and catches each up to the server's last sequence. */
+  /** Joins every followed room on `node`, catches each up to the server's last sequence and starts its roster over. */
   private async rejoin(node: NodeConnection): Promise<void> {
     for (const roomId of [...this.joined]) {
       let result: JoinRoomResult;
+      this.rosters.joinStarting(roomId);
       try {
         result = await this.invokeOn<JoinRoomResult>(node, "JoinRoom", roomId);
       } catch (error) {
@@ -531,6 +596,7 @@ export class HubsClient {
           this.joined.delete(roomId);
           const reason = error.code === ErrorCodes.RoomFull ? ErrorCodes.RoomFull : RemovalReasons.Revoked;
           this.delivery.removed({ roomId, reason });
+          this.rosters.forget(roomId);
           continue;
         }
 
@@ -538,6 +604,8 @@ export class HubsClient {
       }
 
       await this.delivery.joined(roomId, result.lastSequence);
+      // The roster starts over from the new result: what changed while away is in it, not in any event.
+      await this.rosters.joined(roomId, result);
     }
   }
 

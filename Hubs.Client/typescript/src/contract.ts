@@ -31,6 +31,19 @@ export const HubRoutes = {
 } as const;
 export type HubRoute = (typeof HubRoutes)[keyof typeof HubRoutes];
 
+export const LargeRoomBounds = {
+  DigestListLimit: 100,
+  TypistsPerSecond: 3,
+  DefaultPageLimit: 200,
+  MaxPageLimit: 1000,
+} as const;
+
+export const PresenceModes = {
+  Events: "events",
+  Digest: "digest",
+} as const;
+export type PresenceMode = (typeof PresenceModes)[keyof typeof PresenceModes];
+
 export const PresenceStatus = {
   Online: "online",
   Away: "away",
@@ -78,16 +91,28 @@ export interface GetHistoryRequest {
   limit?: number | null;
 }
 
+export interface GetMembersPageRequest {
+  roomId: string;
+  afterUserId?: string | null;
+  limit?: number | null;
+}
+
 export interface JoinRoomResult {
   room: RoomInfo;
   members: MemberInfo[];
   lastSequence: number;
+  membersComplete: boolean;
 }
 
 export interface MemberInfo {
   userId: string;
   displayName: string;
   status: string;
+}
+
+export interface MembersPage {
+  members: MemberInfo[];
+  nextAfterUserId: string | null;
 }
 
 export interface NotifyUserRequest {
@@ -100,6 +125,15 @@ export interface PresenceChangedEvent {
   roomId: string;
   userId: string;
   status: string;
+}
+
+export interface PresenceDigestEvent {
+  roomId: string;
+  memberCount: number;
+  joined: MemberInfo[];
+  left: string[];
+  changed: MemberInfo[];
+  truncated: boolean;
 }
 
 export interface RemovedFromRoomEvent {
@@ -116,6 +150,7 @@ export interface RoomInfo {
   maxMembers: number;
   memberCount: number;
   createdAt: string;
+  presenceMode: string;
 }
 
 export interface RoomMessage {
@@ -207,9 +242,10 @@ export interface RoomHub {
   Typing(roomId: string): Promise<void>;
   SetStatus(status: string): Promise<void>;
   GetMembers(roomId: string): Promise<MemberInfo[]>;
+  GetMembersPage(request: GetMembersPageRequest): Promise<MembersPage>;
   GetHistory(request: GetHistoryRequest): Promise<RoomMessage[]>;
 }
-export const RoomHubMethods = ["CreateRoom", "GetRoom", "ListRooms", "UpdateRoom", "DeleteRoom", "InviteUser", "RevokeInvite", "GetInvites", "KickUser", "JoinRoom", "LeaveRoom", "SendMessage", "Typing", "SetStatus", "GetMembers", "GetHistory"] as const;
+export const RoomHubMethods = ["CreateRoom", "GetRoom", "ListRooms", "UpdateRoom", "DeleteRoom", "InviteUser", "RevokeInvite", "GetInvites", "KickUser", "JoinRoom", "LeaveRoom", "SendMessage", "Typing", "SetStatus", "GetMembers", "GetMembersPage", "GetHistory"] as const;
 
 /** Every event the server sends, by wire name, with its payload. */
 export interface RoomClientEvents {
@@ -217,9 +253,10 @@ export interface RoomClientEvents {
   UserJoined: (presence: UserPresenceEvent) => void;
   UserLeft: (presence: UserPresenceEvent) => void;
   PresenceChanged: (presence: PresenceChangedEvent) => void;
+  PresenceDigest: (digest: PresenceDigestEvent) => void;
   UserTyping: (typing: UserTypingEvent) => void;
   RoomUpdated: (room: RoomInfo) => void;
   RemovedFromRoom: (removal: RemovedFromRoomEvent) => void;
   Notified: (notification: UserNotification) => void;
 }
-export const RoomClientEventNames = ["MessageReceived", "UserJoined", "UserLeft", "PresenceChanged", "UserTyping", "RoomUpdated", "RemovedFromRoom", "Notified"] as const;
+export const RoomClientEventNames = ["MessageReceived", "UserJoined", "UserLeft", "PresenceChanged", "PresenceDigest", "UserTyping", "RoomUpdated", "RemovedFromRoom", "Notified"] as const;

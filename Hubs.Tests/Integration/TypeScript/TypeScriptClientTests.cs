@@ -17,6 +17,8 @@ public sealed partial class TypeScriptClientTests
     [TestCase("reconnect.test.mjs", 1)]
     [TestCase("recovery.test.mjs", 1)]
     [TestCase("delivery.test.mjs", 5)]
+    [TestCase("roster.test.mjs", 7)]
+    [TestCase("largeroom.test.mjs", 1)]
     public async Task NodeTests_PassAgainstTheRealServer(string file, int tests)
     {
         RequireBuiltPackage();

@@ -52,6 +52,23 @@ public sealed class TypeScriptContractTests
     }
 
     [Test]
+    public void Generate_ContractVersion2_ServerWrittenMembersRequired_BoundsAsNumbers()
+    {
+        var generated = TypeScriptContract.Generate();
+
+        Assert.Multiple(() =>
+        {
+            // Defaults in the C# records keep older callers compiling; the server always writes these members.
+            Assert.That(generated, Does.Contain("  presenceMode: string;\n"));
+            Assert.That(generated, Does.Contain("  membersComplete: boolean;\n"));
+            Assert.That(generated, Does.Contain("  afterUserId?: string | null;\n"), "a request's default is still optional");
+            Assert.That(generated, Does.Contain("export const LargeRoomBounds = {\n  DigestListLimit: 100,\n"));
+            Assert.That(generated, Does.Contain($"  MaxPageLimit: {LargeRoomBounds.MaxPageLimit},\n}} as const;\n\n"), "limits get no union type");
+            Assert.That(generated, Does.Contain("export type PresenceMode = (typeof PresenceModes)[keyof typeof PresenceModes];"));
+        });
+    }
+
+    [Test]
     public void Interface_PropertiesOutsideThePrimaryConstructor_AreWritten()
     {
         // System.Text.Json puts every public property on the wire, not only the constructor's: a member added to a
