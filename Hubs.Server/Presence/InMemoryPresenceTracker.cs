@@ -103,8 +103,14 @@ internal sealed class InMemoryPresenceTracker(IOptions<PresenceOptions> options,
                 return Task.FromResult(new JoinOutcome(JoinStatus.Joined, true, room.Shift(switched: false)));
             }
 
-            // The join that crosses the threshold is still reported as an event; the ones after it, by digest.
+            // The join that crosses the threshold is still reported as an event; the ones after it, by digest, the first
+            // an interval later, so that the switch's announcement comes first.
             room.Digest = _options.IsDigest(false, room.Users.Count);
+            if (room.Digest)
+            {
+                room.LastDigest = time.GetTimestamp();
+            }
+
             return Task.FromResult(new JoinOutcome(JoinStatus.Joined, true, room.Shift(switched: room.Digest)));
         }
     }

@@ -20,6 +20,7 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
     : IPresenceTracker
 {
     private readonly int _threshold = options.Value.DigestThreshold;
+    private readonly int _interval = options.Value.DigestIntervalMilliseconds;
 
     public Task<bool> ConnectAsync(string connectionId, HubsUser user, int maxConnectionsPerUser, CancellationToken cancellationToken) =>
         redis.WriteAsync("presence.connect", async db => (long)await db.ScriptEvaluateAsync(
@@ -41,10 +42,11 @@ internal sealed class RedisPresenceTracker(RedisGateway redis, RedisKeys keys, N
                 [
                     keys.RoomConnections(roomId), keys.RoomUsers(roomId), keys.ConnectionRooms(connectionId), keys.RoomOnline(roomId),
                     keys.RoomAway(roomId), keys.RoomNames(roomId), keys.RoomDigest(roomId), keys.RoomPending(roomId), keys.UserStatus(user.UserId),
+                    keys.RoomDigestLast(roomId),
                 ],
                 [
                     connectionId, user.UserId, Entry.Serialize(connectionId, user, node.Id), maxMembers, roomId, maxRoomsPerConnection,
-                    keys.RoomChangesName, user.DisplayName, _threshold,
+                    keys.RoomChangesName, user.DisplayName, _threshold, _interval,
                 ]))!;
             var status = (long)result[0] switch
             {

@@ -187,12 +187,13 @@ internal static class RedisScripts
 
     /// <summary>
     /// KEYS: room conns, room users, connection rooms, room online, room away, room names, room digest flag, room
-    /// pending, user status. ARGV: connectionId, userId, entry json, maxMembers, roomId, maxRoomsPerConnection,
-    /// room-changes channel, display name, digest threshold. {status, firstOfUser, members, digest, switched}: status 0
-    /// joined, 1 already joined, 2 room full, 3 too many rooms. First of user is decided here, once (T18). In an events
-    /// room it changes the member count, which every node's cached view hears of; the join that reaches the threshold
-    /// switches the room to digests (it is itself still reported by an event). In a digest room the join is recorded for
-    /// the next digest and nobody is told now: no work here grows with the room.
+    /// pending, user status, room digest last. ARGV: connectionId, userId, entry json, maxMembers, roomId,
+    /// maxRoomsPerConnection, room-changes channel, display name, digest threshold, digest interval in ms. {status,
+    /// firstOfUser, members, digest, switched}: status 0 joined, 1 already joined, 2 room full, 3 too many rooms. First
+    /// of user is decided here, once (T18). In an events room it changes the member count, which every node's cached
+    /// view hears of; the join that reaches the threshold switches the room to digests (it is itself still reported by
+    /// an event) and holds the first digest back for an interval, so that the switch's announcement comes first. In a
+    /// digest room the join is recorded for the next digest and nobody is told now: no work here grows with the room.
     /// </summary>
     public const string Join = """
         if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {1, 0, redis.call('HLEN', KEYS[2]), redis.call('EXISTS', KEYS[7]), 0} end
@@ -220,6 +221,7 @@ internal static class RedisScripts
         local switched = 0
         if members >= tonumber(ARGV[9]) then
           redis.call('SET', KEYS[7], '1')
+          redis.call('SET', KEYS[10], '1', 'PX', ARGV[10])
           switched = 1
         end
         redis.call('PUBLISH', ARGV[7], ARGV[5])
