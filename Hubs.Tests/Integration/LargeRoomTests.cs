@@ -126,6 +126,7 @@ public sealed class LargeRoomTests(int nodes) : HubsFixture
             Assert.That(seen.Joined.Items.Select(e => e.UserId), Is.EquivalentTo(users.Take(Threshold - 1).Prepend("watcher")), "events only up to the threshold");
             Assert.That(seen.Digests.Items, Has.All.Matches<PresenceDigestEvent>(d => !d.Truncated && d.RoomId == room));
             Assert.That(seen.Updates.Items.Select(r => r.PresenceMode), Is.EqualTo(new[] { PresenceModes.Digest, PresenceModes.Events }));
+            Assert.That(seen.DigestsBeforeSwitch, Is.Zero, "the switch is announced before the first digest");
             Assert.That(seen.LastDigestBeforeSwitchBack, Is.Not.Null.And.Property(nameof(PresenceDigestEvent.Left)).Not.Empty,
                 "the changes not yet reported went out just before the switch back");
         });
@@ -319,6 +320,11 @@ internal sealed class PresenceLog
         Updates = new EventRecorder<RoomInfo>();
         connection.On<RoomInfo>(nameof(IRoomClient.RoomUpdated), room =>
         {
+            if (room.PresenceMode == PresenceModes.Digest)
+            {
+                DigestsBeforeSwitch = Digests.Items.Count;
+            }
+
             if (room.PresenceMode == PresenceModes.Events && Digests.Items.Count > 0)
             {
                 LastDigestBeforeSwitchBack = Digests.Items[^1];
@@ -339,6 +345,8 @@ internal sealed class PresenceLog
     public EventRecorder<RoomInfo> Updates { get; }
 
     public PresenceDigestEvent? LastDigestBeforeSwitchBack { get; private set; }
+
+    public int? DigestsBeforeSwitch { get; private set; }
 
     public int JoinReports(string userId) =>
         Joined.Items.Count(e => e.UserId == userId) + Digests.Items.Sum(d => d.Joined.Count(m => m.UserId == userId));
