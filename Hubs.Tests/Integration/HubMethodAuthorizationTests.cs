@@ -76,6 +76,7 @@ public sealed class HubMethodAuthorizationTests : ServerFixture
             nameof(UpdateRoomRequest) => new UpdateRoomRequest(roomId, Permission: RoomPermission.Public),
             nameof(SendMessageRequest) => new SendMessageRequest(roomId, "let me in"),
             nameof(GetHistoryRequest) => new GetHistoryRequest(roomId),
+            nameof(GetMembersPageRequest) => new GetMembersPageRequest(roomId),
             _ => p.Name switch
             {
                 "userId" => "mallory",
