@@ -1,5 +1,6 @@
 using Hubs.Server.Options;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
@@ -24,10 +25,16 @@ internal static class LifecycleServiceCollectionExtensions
             host.ShutdownTimeout = TimeSpan.FromSeconds(drain.Value.PeriodSeconds) + ShutdownMargin);
         services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain");
 
+        // Sends to users go through IUserMessages (Redis registers its own first); see SubjectUserIdProvider.
+        services.TryAddSingleton<LocalUserMessages>();
+        services.TryAddSingleton<IUserMessages>(sp => sp.GetRequiredService<LocalUserMessages>());
+
         var registered = services.Last(d => d.ServiceType == typeof(HubLifetimeManager<>));
         var innerType = registered.ImplementationType!.MakeGenericType(typeof(THub));
         services.AddSingleton<HubLifetimeManager<THub>>(sp => new DrainAwareHubLifetimeManager<THub>(
-            (HubLifetimeManager<THub>)ActivatorUtilities.CreateInstance(sp, innerType),
+            new UserMessagesHubLifetimeManager<THub>(
+                (HubLifetimeManager<THub>)ActivatorUtilities.CreateInstance(sp, innerType),
+                sp.GetRequiredService<IUserMessages>()),
             sp.GetRequiredService<NodeDrain>()));
         return services;
     }

@@ -45,7 +45,7 @@ internal sealed partial class NodeDrain(
 
     /// <summary>The open connections of <paramref name="userId"/> on this node.</summary>
     public IReadOnlyList<HubConnectionContext> ConnectionsOf(string userId) =>
-        [.. _connections.Values.Where(c => c.UserIdentifier == userId)];
+        [.. _connections.Values.Where(c => c.User.FindFirst(HubsUser.SubjectClaim)?.Value == userId)];
 
     /// <summary>The open connection with this id on this node, if there is one.</summary>
     public HubConnectionContext? Find(string connectionId) => _connections.GetValueOrDefault(connectionId);

@@ -69,19 +69,25 @@ internal sealed partial class HubConnectionGate : IDisposable
             }));
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    /// <summary>
+    /// Every check is synchronous, so nothing here is async: an admitted WebSocket's request lasts as long as its
+    /// connection, and an async method would keep its state for that whole time.
+    /// </summary>
+    public Task InvokeAsync(HttpContext context)
     {
         var attempt = context.Request.Path.StartsWithSegments(HubRoutes.Rooms) ? Classify(context) : Attempt.None;
-        if (attempt == Attempt.None)
-        {
-            await _next(context);
-            return;
-        }
+        return attempt == Attempt.None || Admit(context, attempt) ? _next(context) : Task.CompletedTask;
+    }
 
+    public void Dispose() => _attemptsPerAddress.Dispose();
+
+    /// <summary>False when the attempt was refused (the response says why).</summary>
+    private bool Admit(HttpContext context, Attempt attempt)
+    {
         if (_drain.IsDraining || !_dependencies.All(d => d.IsAvailable))
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            return;
+            return false;
         }
 
         var origin = context.Request.Headers.Origin.ToString();
@@ -90,7 +96,7 @@ internal sealed partial class HubConnectionGate : IDisposable
             Log.OriginRefused(_logger);
             _metrics.Denied("origin");
             context.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return;
+            return false;
         }
 
         if (attempt == Attempt.New)
@@ -102,7 +108,7 @@ internal sealed partial class HubConnectionGate : IDisposable
                 Log.AttemptsExceeded(_logger);
                 _metrics.Denied(ErrorCodes.RateLimited);
                 Refuse(context, lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(10));
-                return;
+                return false;
             }
         }
 
@@ -111,13 +117,11 @@ internal sealed partial class HubConnectionGate : IDisposable
             Log.NodeFull(_logger, _connections.Count);
             _metrics.Denied("node_full");
             Refuse(context, NodeFullRetryAfter);
-            return;
+            return false;
         }
 
-        await _next(context);
+        return true;
     }
-
-    public void Dispose() => _attemptsPerAddress.Dispose();
 
     private static Attempt Classify(HttpContext context)
     {

@@ -45,6 +45,10 @@ internal static class RedisServiceCollectionExtensions
         services.AddSingleton<RedisUserDisconnects>();
         services.Replace(ServiceDescriptor.Singleton<IUserDisconnects>(sp => sp.GetRequiredService<RedisUserDisconnects>()));
         services.AddHostedService(sp => sp.GetRequiredService<RedisUserDisconnects>());
+        services.TryAddSingleton<LocalUserMessages>();
+        services.AddSingleton<RedisUserMessages>();
+        services.AddSingleton<IUserMessages>(sp => sp.GetRequiredService<RedisUserMessages>());
+        services.AddHostedService(sp => sp.GetRequiredService<RedisUserMessages>());
         services.AddSingleton<RedisPresenceTracker>();
         services.Replace(ServiceDescriptor.Singleton<IPresenceTracker>(sp => sp.GetRequiredService<RedisPresenceTracker>()));
         services.AddSingleton<NodeLiveness>();

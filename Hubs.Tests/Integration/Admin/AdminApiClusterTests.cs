@@ -89,6 +89,48 @@ public sealed class AdminApiClusterTests : ClusterFixture
     }
 
     [Test]
+    public async Task NotifyUser_ReachesMessagePackAndJsonConnectionsOnEitherNode_Intact()
+    {
+        await using var clients = new TestClients();
+        var packed = clients.New([Nodes[1].HubUrl], TestClients.TokensFor("notify-ines"), messagePack: true);
+        var plain = clients.New([Nodes[0].HubUrl], TestClients.TokensFor("notify-ines"), messagePack: false);
+        var toPacked = new TaskCompletionSource<UserNotification>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var toPlain = new TaskCompletionSource<UserNotification>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var a = packed.OnNotified(n => toPacked.TrySetResult(n));
+        using var b = plain.OnNotified(n => toPlain.TrySetResult(n));
+        await packed.StartAsync();
+        await plain.StartAsync();
+
+        using var http = Client(Nodes[0]);
+        var response = await http.PostAsJsonAsync("/api/users/notify-ines/notifications", new NotifyUserRequest("billing", "über binary ✓", "invoice"));
+        var viaPack = await toPacked.Task.WaitAsync(Await.Timeout);
+        var viaJson = await toPlain.Task.WaitAsync(Await.Timeout);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Accepted));
+            Assert.That((viaPack.UserId, viaPack.SenderId, viaPack.Kind, viaPack.Text), Is.EqualTo(("notify-ines", "billing", "invoice", "über binary ✓")),
+                "a MessagePack connection on the other node gets it intact");
+            Assert.That(viaJson, Is.EqualTo(viaPack), "and a JSON one on the posting node the same");
+        });
+    }
+
+    [Test]
+    public async Task Connect_SubscribesNoChannelPerUser_OnlyTheBackplanesPerConnection()
+    {
+        var connections = new[] { await ConnectAsync(0, "channels-jan"), await ConnectAsync(1, "channels-jan"), await ConnectAsync(1, "channels-kai") };
+
+        var perUser = await Redis.SubscribersAsync("*RoomHub:user:*");
+        var perConnection = await Redis.SubscribersAsync("*RoomHub:connection:*");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(perUser, Is.Empty, "users are reached through one channel per node, not one per user");
+            Assert.That(perConnection, Has.Count.GreaterThanOrEqualTo(connections.Length), "the pattern matches the backplane's channels");
+        });
+    }
+
+    [Test]
     public async Task DisconnectUser_ClosesItsConnectionsOnEveryNode_RefusesReconnectsWhileBanned()
     {
         var onA = await ConnectAsync(0, "ban-ivan");
