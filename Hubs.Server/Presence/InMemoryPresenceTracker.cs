@@ -207,7 +207,7 @@ internal sealed class InMemoryPresenceTracker(IOptions<PresenceOptions> options,
     }
 
     public async Task<IReadOnlyList<MemberInfo>> GetMembersAsync(string roomId, CancellationToken cancellationToken) =>
-        (await GetMembersPageAsync(roomId, null, int.MaxValue, cancellationToken)).Members;
+        (await GetMembersPageAsync(roomId, null, int.MaxValue - 1, cancellationToken)).Members;
 
     public Task<JoinMembers> GetJoinMembersAsync(string roomId, int limit, CancellationToken cancellationToken)
     {
@@ -233,7 +233,7 @@ internal sealed class InMemoryPresenceTracker(IOptions<PresenceOptions> options,
             }
 
             // One more than asked tells whether any follow.
-            var ids = Merge(After(room.Online, afterUserId), After(room.Away, afterUserId)).Take(limit == int.MaxValue ? limit : limit + 1).ToList();
+            var ids = Merge(After(room.Online, afterUserId), After(room.Away, afterUserId)).Take(limit + 1).ToList();
             var more = ids.Count > limit;
             if (more)
             {
